@@ -1,0 +1,117 @@
+"""The event bus: how a domain event reaches every node's gateways.
+
+Core services publish after commit; each node subscribes once and fans events
+out to the connections it holds. Events always cross the bus as JSON, even in
+memory, so an event that Redis could not carry fails in tests where it was made.
+
+Handlers run one at a time, in publish order, on the bus's single dispatcher
+task: a slow handler delays the events behind it, so handlers should only hand
+events over (to a connection's queue, say) rather than do I/O themselves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Self
+
+from tidings.core.events import Event
+
+Handler = Callable[[Event], Awaitable[None]]
+
+#: The Redis channel every node shares unless told otherwise.
+DEFAULT_CHANNEL = "tidings:events"
+
+log = logging.getLogger("tidings.bus")
+
+
+class Bus(ABC):
+    """Publish events to every subscriber of every node, in order.
+
+    Use as ``async with create_bus(url) as bus:`` or call :meth:`start` and
+    :meth:`close` yourself. Subscribing works before or after :meth:`start`.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[int, Handler] = {}
+        self._tokens = itertools.count()
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect and start the dispatcher; events published earlier are not seen."""
+
+    @abstractmethod
+    async def publish(self, event: Event) -> None:
+        """Send ``event`` to every node, this one included.
+
+        Raises ``TypeError``/``ValueError`` at once if the event is not JSON-able.
+        """
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop dispatching and release connections; safe to call twice."""
+
+    def subscribe(self, handler: Handler) -> Callable[[], None]:
+        """Call ``handler`` for every event; the returned function undoes this.
+
+        The same handler subscribed twice is called twice, and each unsubscribe
+        function removes only its own registration (calling it again is a no-op).
+        """
+        token = next(self._tokens)
+        self._handlers[token] = handler
+
+        def unsubscribe() -> None:
+            self._handlers.pop(token, None)
+
+        return unsubscribe
+
+    async def _dispatch(self, event: Event) -> None:
+        """Run every handler; one that raises is logged and skipped, not fatal."""
+        # A copy, because handlers may subscribe or unsubscribe while we iterate.
+        for handler in tuple(self._handlers.values()):
+            try:
+                await handler(event)
+            except Exception:
+                log.exception(
+                    "bus handler %r failed on %s",
+                    handler,
+                    event.name,
+                    extra={"event_type": event.name},
+                )
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+def encode_event(event: Event) -> str:
+    """The wire form of ``event``: compact JSON, strict (no NaN) for other languages."""
+    return json.dumps(event.to_dict(), separators=(",", ":"), allow_nan=False)
+
+
+def decode_event(data: str | bytes) -> Event:
+    return Event.from_dict(json.loads(data))
+
+
+def create_bus(url: str, *, channel: str = DEFAULT_CHANNEL, client_name: str | None = None) -> Bus:
+    """The bus named by ``TIDINGS_BUS_URL``: ``memory://`` or ``redis://host:port/db``.
+
+    ``channel`` and ``client_name`` (shown by Redis ``CLIENT LIST``) apply to Redis
+    only. Imports are local so a memory-only process never loads the Redis client.
+    """
+    scheme, sep, _ = url.partition("://")
+    if sep and scheme == "memory":
+        from tidings.bus.memory import MemoryBus
+
+        return MemoryBus()
+    if sep and scheme in ("redis", "rediss", "unix"):
+        from tidings.bus.redis import RedisBus
+
+        return RedisBus(url, channel=channel, client_name=client_name)
+    raise ValueError(f"unsupported bus URL {url!r}: use memory:// or redis://host:port/db")

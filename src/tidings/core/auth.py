@@ -1,0 +1,86 @@
+"""Sessions: log in with a password, get a bearer token that expires.
+
+Tokens are random; only their SHA-256 is stored, so a copy of the database
+does not hand out live sessions. Logins are rate limited per login name and per
+client address, so a flood of guesses is refused before it costs a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import TYPE_CHECKING
+
+from tidings.core.errors import InvalidInput, Unauthenticated
+from tidings.core.models import Actor, Session
+from tidings.core.passwords import verify_password
+from tidings.core.ratelimit import SlidingWindow
+from tidings.store import apps as store
+
+if TYPE_CHECKING:
+    from tidings.core.hub import Core
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self._by_login = SlidingWindow(core.settings.login_rate)
+        self._by_address = SlidingWindow(core.settings.login_rate * 5)
+
+    async def login(
+        self, app_id: int, login: str, password: str, *, client_address: str = ""
+    ) -> Session:
+        if not isinstance(login, str) or not isinstance(password, str) or not login:
+            raise InvalidInput("login and password are required")
+        now = self.core.now_ms()
+        self._by_login.hit(f"{app_id}:{login}", now, what="login attempts for this login")
+        if client_address:
+            self._by_address.hit(client_address, now, what="login attempts from this address")
+        async with self.core.db.read() as conn:
+            found = await store.get_user_by_login(conn, app_id, login)
+        user, password_hash = found if found else (None, None)
+        if not await verify_password(password_hash, password) or user is None:
+            from tidings.observability import LOGIN_FAILURES
+
+            LOGIN_FAILURES.inc()
+            raise Unauthenticated("wrong login or password", code="bad_credentials")
+        return await self.create_session(app_id, user.id)
+
+    async def create_session(self, app_id: int, user_id: int | None) -> Session:
+        token = secrets.token_urlsafe(32)
+        now = self.core.now_ms()
+        expires = now + self.core.settings.session_ttl * 1000
+        async with self.core.db.transaction() as conn:
+            await store.insert_session(
+                conn,
+                token_hash=token_hash(token),
+                app_id=app_id,
+                user_id=user_id,
+                created_ms=now,
+                expires_ms=expires,
+            )
+            if user_id is not None:
+                await store.update_user(conn, user_id, last_activity_ms=now)
+        return Session(token=token, app_id=app_id, user_id=user_id, expires_ms=expires)
+
+    async def authenticate(self, token: str | None) -> Actor:
+        """The actor behind a bearer token, or :class:`Unauthenticated`."""
+        if not token:
+            raise Unauthenticated("a session token is required", code="token_required")
+        async with self.core.db.read() as conn:
+            row = await store.get_session(conn, token_hash(token))
+        if row is None:
+            raise Unauthenticated("unknown session token", code="invalid_token")
+        if row.expires_ms <= self.core.now_ms():
+            raise Unauthenticated("the session has expired; log in again", code="token_expired")
+        if row.user_id is None:
+            raise Unauthenticated("this session has no user; log in", code="user_required")
+        return Actor(app_id=row.app_id, user_id=row.user_id, role=row.role or "user")
+
+    async def logout(self, token: str) -> None:
+        async with self.core.db.transaction() as conn:
+            await store.delete_session(conn, token_hash(token))

@@ -1,0 +1,172 @@
+"""Plain values the core hands to gateways: no ORM rows, no wire formats."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ROLES = ("user", "agent", "admin")
+DIALOG_TYPES = ("private", "group", "public", "broadcast")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is calling: every service method takes one first."""
+
+    app_id: int
+    user_id: int
+    role: str = "user"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    id: int
+    name: str
+    auth_key: str
+    auth_secret: str
+    desk_app_id: str
+    auth_url: str | None
+    webhook_url: str | None
+    config: dict[str, Any]
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    app_id: int
+    login: str
+    full_name: str | None
+    email: str | None
+    role: str
+    custom_data: dict[str, Any] | None
+    created_ms: int
+    updated_ms: int
+    last_activity_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str
+    app_id: int
+    user_id: int | None
+    expires_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    app_id: int
+    dialog_id: str
+    seq: int | None
+    sender_id: int
+    body: str
+    attachments: list[dict[str, Any]]
+    params: dict[str, Any]
+    created_ms: int
+    updated_ms: int
+    edited: bool = False
+    deleted: bool = False
+    #: Self-destroying: relayed to whoever is connected, never stored.
+    ephemeral: bool = False
+    self_destroy_after: int | None = None
+    read_ids: list[int] = field(default_factory=list)
+    delivered_ids: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    id: str
+    app_id: int
+    type: str
+    name: str | None
+    description: str | None
+    photo: str | None
+    owner_id: int | None
+    occupant_ids: list[int]
+    admin_ids: list[int]
+    pinned_message_ids: list[str]
+    custom_data: dict[str, Any] | None
+    last_seq: int
+    last_message_id: str | None
+    last_message_text: str | None
+    last_message_user_id: int | None
+    last_message_ms: int | None
+    created_ms: int
+    updated_ms: int
+    #: The caller's view: unread messages, mute, and how far they have read.
+    unread_count: int = 0
+    muted: bool = False
+    read_seq: int = 0
+    is_member: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    messages: list[Message]
+    #: True when more messages match beyond this page.
+    has_more: bool
+    #: Pass as ``after_seq``/``before_seq`` to continue in the same direction.
+    next_cursor: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    user_id: int
+    status: str
+    updated_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    user_id: int
+    online: bool
+    last_activity_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyItem:
+    """One XEP-0016-style rule, reduced to what chat users need: block or allow a user."""
+
+    user_id: int
+    action: str = "deny"
+    order: int = 0
+    #: Also refuse to send to them (ConnectyCube "mutual block").
+    mutual: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyList:
+    name: str
+    items: list[PrivacyItem]
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    id: int
+    uid: str
+    app_id: int
+    owner_id: int | None
+    name: str
+    content_type: str
+    size: int
+    public: bool
+    created_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    dialogs: list[Dialog]
+    messages: list[Message]
+    users: list[User]

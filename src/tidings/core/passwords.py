@@ -1,0 +1,27 @@
+"""Argon2id password hashing, off the event loop (hashing is deliberately slow)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# Verified against when the login is unknown, so timing does not reveal which logins exist.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)

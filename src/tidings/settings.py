@@ -1,0 +1,143 @@
+"""Every ``TIDINGS_*`` environment variable, typed and documented in one place.
+
+The defaults run on one machine with nothing else installed: a SQLite file and
+stored files under ``./var``, and an in-memory event bus. Point
+``TIDINGS_DATABASE_URL`` at PostgreSQL and ``TIDINGS_BUS_URL`` at Redis to run
+several nodes. ``docs/configuration.md`` is generated from :data:`VARIABLES`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+#: name -> (attribute, default as text, description). The single source of truth.
+VARIABLES: dict[str, tuple[str, str, str]] = {
+    "TIDINGS_DATA_DIR": ("data_dir", "./var", "Folder for the SQLite database and stored files."),
+    "TIDINGS_DATABASE_URL": (
+        "database_url",
+        "",
+        "SQLAlchemy URL. Empty means `sqlite+aiosqlite:///<data dir>/tidings.db`; "
+        "use `postgresql+asyncpg://user@host/db` in production.",
+    ),
+    "TIDINGS_BUS_URL": (
+        "bus_url",
+        "memory://",
+        "Event bus: `memory://` (one process) or `redis://host:6379/0` (several nodes).",
+    ),
+    "TIDINGS_HOST": ("host", "127.0.0.1", "Address the HTTP server binds to."),
+    "TIDINGS_PORT": ("port", "8080", "HTTP port (REST, WebSocket, console). 0 picks a free one."),
+    "TIDINGS_XMPP_PORT": ("xmpp_port", "5222", "XMPP c2s port; 0 disables it."),
+    "TIDINGS_XMPP_DOMAIN": ("xmpp_domain", "localhost", "XMPP domain used in every JID."),
+    "TIDINGS_NODE_ID": ("node_id", "", "Name of this node in logs and presence. Empty: random."),
+    "TIDINGS_SESSION_TTL": ("session_ttl", "86400", "Seconds a session token stays valid."),
+    "TIDINGS_MAX_MESSAGE_LENGTH": (
+        "max_message_length",
+        "10000",
+        "Most characters in one message body.",
+    ),
+    "TIDINGS_MAX_BODY_BYTES": (
+        "max_body_bytes",
+        "1048576",
+        "Largest JSON request body, in bytes (uploads have their own limit).",
+    ),
+    "TIDINGS_MAX_UPLOAD_BYTES": (
+        "max_upload_bytes",
+        "52428800",
+        "Largest uploaded file, in bytes.",
+    ),
+    "TIDINGS_MAX_CONTACTS": ("max_contacts", "300", "Most contacts (roster entries) per user."),
+    "TIDINGS_LOGIN_RATE": (
+        "login_rate",
+        "10",
+        "Login attempts allowed per login name and per client address per minute.",
+    ),
+    "TIDINGS_WS_SEND_QUEUE": (
+        "ws_send_queue",
+        "1000",
+        "Events buffered per WebSocket before a slow client is disconnected.",
+    ),
+    "TIDINGS_PRESENCE_TIMEOUT": (
+        "presence_timeout",
+        "90",
+        "Seconds after which a node that stopped refreshing its connections counts as gone.",
+    ),
+    "TIDINGS_LOG_FORMAT": ("log_format", "json", "`json` (one object per line) or `text`."),
+    "TIDINGS_LOG_LEVEL": ("log_level", "INFO", "Python logging level."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Immutable configuration of one tidings process."""
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""
+    bus_url: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    xmpp_port: int = 5222
+    xmpp_domain: str = "localhost"
+    node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    session_ttl: int = 86400
+    max_message_length: int = 10000
+    max_body_bytes: int = 1048576
+    max_upload_bytes: int = 52428800
+    max_contacts: int = 300
+    login_rate: int = 10
+    ws_send_queue: int = 1000
+    presence_timeout: int = 90
+    log_format: str = "json"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read the ``TIDINGS_*`` variables; keyword overrides (CLI flags) win."""
+        environ = os.environ if environ is None else environ
+        types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, object] = {}
+        for name, (attr, default, _doc) in VARIABLES.items():
+            raw = environ.get(name, default)
+            if attr == "node_id" and not raw:
+                continue
+            values[attr] = _convert(raw, types[attr])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("data_dir"), str):
+            values["data_dir"] = Path(str(values["data_dir"]))
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_changes(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tidings.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+
+def _convert(raw: str, kind: object) -> object:
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ValueError(f"expected a whole number, got {raw!r}") from exc
+    if kind in (Path, "Path"):
+        return Path(raw)
+    return raw
+
+
+def configuration_markdown() -> str:
+    """The table in ``docs/configuration.md``."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, (_attr, default, doc) in VARIABLES.items():
+        lines.append(f"| `{name}` | `{default}` | {doc} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Tables, queries and migrations. Store functions take a connection and never commit."""

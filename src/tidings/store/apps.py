@@ -1,0 +1,147 @@
+"""Queries on applications (tenants) and their users and sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.core.models import App, User
+from tidings.store.tables import apps, sessions, users
+
+
+def _app(row: Any) -> App:
+    return App(
+        id=row.id,
+        name=row.name,
+        auth_key=row.auth_key,
+        auth_secret=row.auth_secret,
+        desk_app_id=row.desk_app_id,
+        auth_url=row.auth_url,
+        webhook_url=row.webhook_url,
+        config=dict(row.config or {}),
+        created_ms=row.created_ms,
+    )
+
+
+def user_from_row(row: Any) -> User:
+    return User(
+        id=row.id,
+        app_id=row.app_id,
+        login=row.login,
+        full_name=row.full_name,
+        email=row.email,
+        role=row.role,
+        custom_data=row.custom_data,
+        created_ms=row.created_ms,
+        updated_ms=row.updated_ms,
+        last_activity_ms=row.last_activity_ms,
+    )
+
+
+async def insert_app(conn: AsyncConnection, **values: Any) -> App:
+    result = await conn.execute(insert(apps).values(**values).returning(apps))
+    return _app(result.one())
+
+
+async def get_app(conn: AsyncConnection, app_id: int) -> App | None:
+    row = (await conn.execute(select(apps).where(apps.c.id == app_id))).first()
+    return _app(row) if row else None
+
+
+async def get_app_by(conn: AsyncConnection, **criteria: Any) -> App | None:
+    query = select(apps)
+    for key, value in criteria.items():
+        query = query.where(apps.c[key] == value)
+    row = (await conn.execute(query)).first()
+    return _app(row) if row else None
+
+
+async def list_apps(conn: AsyncConnection) -> list[App]:
+    return [_app(r) for r in await conn.execute(select(apps).order_by(apps.c.id))]
+
+
+async def update_app(conn: AsyncConnection, app_id: int, **values: Any) -> None:
+    await conn.execute(update(apps).where(apps.c.id == app_id).values(**values))
+
+
+async def insert_user(conn: AsyncConnection, **values: Any) -> User:
+    result = await conn.execute(insert(users).values(**values).returning(users))
+    return user_from_row(result.one())
+
+
+async def get_user(conn: AsyncConnection, app_id: int, user_id: int) -> User | None:
+    row = (
+        await conn.execute(select(users).where(users.c.id == user_id, users.c.app_id == app_id))
+    ).first()
+    return user_from_row(row) if row else None
+
+
+async def get_user_by_login(
+    conn: AsyncConnection, app_id: int, login: str
+) -> tuple[User, str | None] | None:
+    row = (
+        await conn.execute(select(users).where(users.c.app_id == app_id, users.c.login == login))
+    ).first()
+    return (user_from_row(row), row.password_hash) if row else None
+
+
+async def count_users(conn: AsyncConnection, app_id: int, ids: list[int]) -> int:
+    query = (
+        select(func.count()).select_from(users).where(users.c.app_id == app_id, users.c.id.in_(ids))
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def list_users(
+    conn: AsyncConnection,
+    app_id: int,
+    *,
+    ids: list[int] | None = None,
+    text: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[User]:
+    query = select(users).where(users.c.app_id == app_id)
+    if ids is not None:
+        query = query.where(users.c.id.in_(ids))
+    if text:
+        pattern = f"%{_escape_like(text.lower())}%"
+        query = query.where(
+            or_(
+                func.lower(users.c.login).like(pattern, escape="\\"),
+                func.lower(func.coalesce(users.c.full_name, "")).like(pattern, escape="\\"),
+            )
+        )
+    query = query.order_by(users.c.id).limit(limit).offset(offset)
+    return [user_from_row(r) for r in await conn.execute(query)]
+
+
+async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+async def delete_user(conn: AsyncConnection, user_id: int) -> None:
+    await conn.execute(delete(users).where(users.c.id == user_id))
+
+
+async def insert_session(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(sessions).values(**values))
+
+
+async def get_session(conn: AsyncConnection, token_hash: str) -> Any:
+    query = select(sessions, users.c.role).outerjoin(users, users.c.id == sessions.c.user_id)
+    return (await conn.execute(query.where(sessions.c.token_hash == token_hash))).first()
+
+
+async def delete_session(conn: AsyncConnection, token_hash: str) -> None:
+    await conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+
+
+async def delete_expired_sessions(conn: AsyncConnection, now_ms: int) -> None:
+    await conn.execute(delete(sessions).where(sessions.c.expires_ms < now_ms))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

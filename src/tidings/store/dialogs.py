@@ -1,0 +1,290 @@
+"""Queries on dialogs, their members and per-member state."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.store.tables import dialog_members, dialogs, messages, pinned_messages, users
+
+
+async def insert_dialog(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(dialogs).values(**values))
+
+
+async def get_dialog(conn: AsyncConnection, app_id: int, dialog_id: str) -> Any:
+    query = select(dialogs).where(dialogs.c.id == dialog_id, dialogs.c.app_id == app_id)
+    return (await conn.execute(query)).first()
+
+
+async def get_dialog_for_update(conn: AsyncConnection, app_id: int, dialog_id: str) -> Any:
+    """The dialog row, locked on PostgreSQL so concurrent changes queue behind us."""
+    query = select(dialogs).where(dialogs.c.id == dialog_id, dialogs.c.app_id == app_id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def find_private_dialog(conn: AsyncConnection, app_id: int, private_key: str) -> Any:
+    query = select(dialogs).where(dialogs.c.app_id == app_id, dialogs.c.private_key == private_key)
+    return (await conn.execute(query)).first()
+
+
+async def update_dialog(conn: AsyncConnection, dialog_id: str, **values: Any) -> None:
+    await conn.execute(update(dialogs).where(dialogs.c.id == dialog_id).values(**values))
+
+
+async def delete_dialog(conn: AsyncConnection, dialog_id: str) -> None:
+    await conn.execute(delete(messages).where(messages.c.dialog_id == dialog_id))
+    await conn.execute(delete(dialogs).where(dialogs.c.id == dialog_id))
+
+
+async def insert_members(
+    conn: AsyncConnection,
+    app_id: int,
+    dialog_id: str,
+    members: Iterable[tuple[int, str]],
+    now_ms: int,
+    *,
+    start_seq: int = 0,
+) -> None:
+    """Add members; ``start_seq`` makes earlier messages count as read for newcomers."""
+    rows = [
+        {
+            "dialog_id": dialog_id,
+            "user_id": user_id,
+            "app_id": app_id,
+            "role": role,
+            "joined_ms": now_ms,
+            "read_seq": start_seq,
+            "delivered_seq": start_seq,
+            "cleared_seq": 0,
+            "hidden": False,
+            "muted": False,
+        }
+        for user_id, role in members
+    ]
+    if rows:
+        await conn.execute(insert(dialog_members), rows)
+
+
+async def get_member(conn: AsyncConnection, dialog_id: str, user_id: int) -> Any:
+    query = select(dialog_members).where(
+        dialog_members.c.dialog_id == dialog_id, dialog_members.c.user_id == user_id
+    )
+    return (await conn.execute(query)).first()
+
+
+async def list_members(conn: AsyncConnection, dialog_id: str) -> list[Any]:
+    query = select(dialog_members).where(dialog_members.c.dialog_id == dialog_id)
+    return list(await conn.execute(query.order_by(dialog_members.c.joined_ms)))
+
+
+async def list_member_ids(conn: AsyncConnection, dialog_id: str) -> list[int]:
+    query = select(dialog_members.c.user_id).where(dialog_members.c.dialog_id == dialog_id)
+    return [r[0] for r in await conn.execute(query)]
+
+
+async def count_members(conn: AsyncConnection, dialog_id: str) -> int:
+    query = select(func.count()).where(dialog_members.c.dialog_id == dialog_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def update_member(conn: AsyncConnection, dialog_id: str, user_id: int, **values: Any) -> None:
+    await conn.execute(
+        update(dialog_members)
+        .where(dialog_members.c.dialog_id == dialog_id, dialog_members.c.user_id == user_id)
+        .values(**values)
+    )
+
+
+async def advance_marker(
+    conn: AsyncConnection, dialog_id: str, user_id: int, column: str, seq: int
+) -> bool:
+    """Move ``read_seq`` or ``delivered_seq`` forward (never back); True if it moved."""
+    col = dialog_members.c[column]
+    values: dict[str, Any] = {column: seq}
+    if column == "read_seq":
+        # Reading implies having received.
+        values["delivered_seq"] = (
+            func.max(dialog_members.c.delivered_seq, seq)
+            if (conn.dialect.name == "sqlite")
+            else func.greatest(dialog_members.c.delivered_seq, seq)
+        )
+    result = await conn.execute(
+        update(dialog_members)
+        .where(
+            dialog_members.c.dialog_id == dialog_id,
+            dialog_members.c.user_id == user_id,
+            col < seq,
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def delete_members(conn: AsyncConnection, dialog_id: str, user_ids: Iterable[int]) -> None:
+    await conn.execute(
+        delete(dialog_members).where(
+            dialog_members.c.dialog_id == dialog_id,
+            dialog_members.c.user_id.in_(list(user_ids)),
+        )
+    )
+
+
+async def unhide_members(conn: AsyncConnection, dialog_id: str) -> None:
+    await conn.execute(
+        update(dialog_members)
+        .where(dialog_members.c.dialog_id == dialog_id, dialog_members.c.hidden.is_(True))
+        .values(hidden=False)
+    )
+
+
+async def list_user_dialogs(
+    conn: AsyncConnection,
+    app_id: int,
+    user_id: int,
+    *,
+    types: list[str] | None = None,
+    updated_after_ms: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Any]]:
+    """The user's visible dialogs, most recent activity first, and how many there are."""
+    joined = dialogs.join(
+        dialog_members,
+        and_(dialog_members.c.dialog_id == dialogs.c.id, dialog_members.c.user_id == user_id),
+    )
+    conditions = [dialogs.c.app_id == app_id, dialog_members.c.hidden.is_(False)]
+    if types:
+        conditions.append(dialogs.c.type.in_(types))
+    if updated_after_ms is not None:
+        conditions.append(dialogs.c.updated_ms > updated_after_ms)
+    total = (
+        await conn.execute(select(func.count()).select_from(joined).where(*conditions))
+    ).scalar_one()
+    activity = func.coalesce(dialogs.c.last_message_ms, dialogs.c.created_ms)
+    query = (
+        select(
+            dialogs,
+            dialog_members.c.read_seq,
+            dialog_members.c.cleared_seq,
+            dialog_members.c.muted,
+        )
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(activity.desc(), dialogs.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total), list(await conn.execute(query))
+
+
+async def member_map(
+    conn: AsyncConnection, dialog_ids: list[str]
+) -> dict[str, list[tuple[int, str]]]:
+    """dialog id -> [(user id, role)] in joining order."""
+    out: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    if not dialog_ids:
+        return out
+    query = (
+        select(dialog_members.c.dialog_id, dialog_members.c.user_id, dialog_members.c.role)
+        .where(dialog_members.c.dialog_id.in_(dialog_ids))
+        .order_by(dialog_members.c.joined_ms, dialog_members.c.user_id)
+    )
+    for row in await conn.execute(query):
+        out[row.dialog_id].append((row.user_id, row.role))
+    return out
+
+
+async def pinned_map(conn: AsyncConnection, dialog_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    if not dialog_ids:
+        return out
+    query = (
+        select(pinned_messages.c.dialog_id, pinned_messages.c.message_id)
+        .where(pinned_messages.c.dialog_id.in_(dialog_ids))
+        .order_by(pinned_messages.c.pinned_ms)
+    )
+    for row in await conn.execute(query):
+        out[row.dialog_id].append(row.message_id)
+    return out
+
+
+async def pin_messages(
+    conn: AsyncConnection, dialog_id: str, message_ids: list[str], user_id: int, now_ms: int
+) -> None:
+    existing = set((await pinned_map(conn, [dialog_id]))[dialog_id])
+    rows = [
+        {"dialog_id": dialog_id, "message_id": m, "pinned_ms": now_ms, "pinned_by": user_id}
+        for m in dict.fromkeys(message_ids)
+        if m not in existing
+    ]
+    if rows:
+        await conn.execute(insert(pinned_messages), rows)
+
+
+async def unpin_messages(conn: AsyncConnection, dialog_id: str, message_ids: list[str]) -> None:
+    await conn.execute(
+        delete(pinned_messages).where(
+            pinned_messages.c.dialog_id == dialog_id,
+            pinned_messages.c.message_id.in_(message_ids),
+        )
+    )
+
+
+async def unread_counts(
+    conn: AsyncConnection, user_id: int, dialog_ids: list[str] | None = None
+) -> dict[str, int]:
+    """Unread messages per dialog for one user: others' messages after the read marker.
+
+    Uses the (dialog_id, seq) index: each dialog costs a range scan of its unread
+    tail, not of its history.
+    """
+    dm = dialog_members
+    conditions = [
+        dm.c.user_id == user_id,
+        dm.c.hidden.is_(False),
+        messages.c.seq > dm.c.read_seq,
+        messages.c.seq > dm.c.cleared_seq,
+        messages.c.sender_id != user_id,
+        messages.c.deleted.is_(False),
+    ]
+    if dialog_ids is not None:
+        if not dialog_ids:
+            return {}
+        conditions.append(dm.c.dialog_id.in_(dialog_ids))
+    query = (
+        select(messages.c.dialog_id, func.count())
+        .select_from(dm.join(messages, messages.c.dialog_id == dm.c.dialog_id))
+        .where(*conditions)
+        .group_by(messages.c.dialog_id)
+    )
+    return {row[0]: int(row[1]) for row in await conn.execute(query)}
+
+
+async def app_user_ids(conn: AsyncConnection, app_id: int) -> list[int]:
+    return [r[0] for r in await conn.execute(select(users.c.id).where(users.c.app_id == app_id))]
+
+
+async def broadcast_dialog_ids(conn: AsyncConnection, app_id: int) -> list[str]:
+    query = select(dialogs.c.id, dialogs.c.last_seq).where(
+        dialogs.c.app_id == app_id, dialogs.c.type == "broadcast"
+    )
+    return [r[0] for r in await conn.execute(query)]
+
+
+async def shared_dialog_exists(conn: AsyncConnection, user_a: int, user_b: int) -> bool:
+    a = dialog_members.alias("a")
+    b = dialog_members.alias("b")
+    query = (
+        select(a.c.dialog_id)
+        .select_from(a.join(b, a.c.dialog_id == b.c.dialog_id))
+        .where(a.c.user_id == user_a, b.c.user_id == user_b)
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None

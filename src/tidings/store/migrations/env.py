@@ -1,0 +1,19 @@
+"""Alembic environment: runs migrations on the connection handed in by ``store.migrate``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from tidings.store.tables import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only when alembic is run by hand
+    raise RuntimeError("run migrations with `tidings migrate`")
+
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

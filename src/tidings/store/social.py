@@ -1,0 +1,182 @@
+"""Queries on the social graph: contacts (roster), privacy lists, blocks, live connections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.store.tables import blocks, connections, contacts, privacy_lists
+
+
+async def get_contact(conn: AsyncConnection, user_id: int, contact_id: int) -> Any:
+    query = select(contacts).where(
+        contacts.c.user_id == user_id, contacts.c.contact_id == contact_id
+    )
+    return (await conn.execute(query)).first()
+
+
+async def list_contacts(conn: AsyncConnection, user_id: int) -> list[Any]:
+    query = select(contacts).where(contacts.c.user_id == user_id).order_by(contacts.c.contact_id)
+    return list(await conn.execute(query))
+
+
+async def count_contacts(conn: AsyncConnection, user_id: int) -> int:
+    query = select(func.count()).where(contacts.c.user_id == user_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def put_contact(
+    conn: AsyncConnection, app_id: int, user_id: int, contact_id: int, status: str, now_ms: int
+) -> None:
+    if await get_contact(conn, user_id, contact_id) is None:
+        await conn.execute(
+            insert(contacts).values(
+                user_id=user_id,
+                contact_id=contact_id,
+                app_id=app_id,
+                status=status,
+                updated_ms=now_ms,
+            )
+        )
+    else:
+        await conn.execute(
+            update(contacts)
+            .where(contacts.c.user_id == user_id, contacts.c.contact_id == contact_id)
+            .values(status=status, updated_ms=now_ms)
+        )
+
+
+async def delete_contact_pair(conn: AsyncConnection, a: int, b: int) -> None:
+    await conn.execute(delete(contacts).where(contacts.c.user_id == a, contacts.c.contact_id == b))
+    await conn.execute(delete(contacts).where(contacts.c.user_id == b, contacts.c.contact_id == a))
+
+
+async def confirmed_contact_ids(conn: AsyncConnection, user_id: int) -> list[int]:
+    query = select(contacts.c.contact_id).where(
+        contacts.c.user_id == user_id, contacts.c.status == "confirmed"
+    )
+    return [r[0] for r in await conn.execute(query)]
+
+
+async def get_privacy_list(conn: AsyncConnection, user_id: int, name: str) -> Any:
+    query = select(privacy_lists).where(
+        privacy_lists.c.user_id == user_id, privacy_lists.c.name == name
+    )
+    return (await conn.execute(query)).first()
+
+
+async def list_privacy_lists(conn: AsyncConnection, user_id: int) -> list[Any]:
+    query = select(privacy_lists).where(privacy_lists.c.user_id == user_id)
+    return list(await conn.execute(query.order_by(privacy_lists.c.name)))
+
+
+async def put_privacy_list(
+    conn: AsyncConnection,
+    app_id: int,
+    user_id: int,
+    name: str,
+    items: list[dict[str, Any]],
+    now_ms: int,
+) -> None:
+    if await get_privacy_list(conn, user_id, name) is None:
+        await conn.execute(
+            insert(privacy_lists).values(
+                user_id=user_id,
+                name=name,
+                app_id=app_id,
+                items=items,
+                active=False,
+                updated_ms=now_ms,
+            )
+        )
+    else:
+        await conn.execute(
+            update(privacy_lists)
+            .where(privacy_lists.c.user_id == user_id, privacy_lists.c.name == name)
+            .values(items=items, updated_ms=now_ms)
+        )
+
+
+async def delete_privacy_list(conn: AsyncConnection, user_id: int, name: str) -> None:
+    await conn.execute(
+        delete(privacy_lists).where(
+            privacy_lists.c.user_id == user_id, privacy_lists.c.name == name
+        )
+    )
+
+
+async def set_active_privacy_list(conn: AsyncConnection, user_id: int, name: str | None) -> None:
+    await conn.execute(
+        update(privacy_lists).where(privacy_lists.c.user_id == user_id).values(active=False)
+    )
+    if name is not None:
+        await conn.execute(
+            update(privacy_lists)
+            .where(privacy_lists.c.user_id == user_id, privacy_lists.c.name == name)
+            .values(active=True)
+        )
+
+
+async def replace_blocks(
+    conn: AsyncConnection, app_id: int, blocker_id: int, blocked_ids: list[int]
+) -> None:
+    await conn.execute(delete(blocks).where(blocks.c.blocker_id == blocker_id))
+    if blocked_ids:
+        await conn.execute(
+            insert(blocks),
+            [{"blocker_id": blocker_id, "blocked_id": b, "app_id": app_id} for b in blocked_ids],
+        )
+
+
+async def blockers_among(conn: AsyncConnection, sender_id: int, candidates: list[int]) -> set[int]:
+    """Which of ``candidates`` block ``sender_id`` (one indexed lookup)."""
+    if not candidates:
+        return set()
+    query = select(blocks.c.blocker_id).where(blocks.c.blocked_id == sender_id)
+    if len(candidates) <= 500:
+        query = query.where(blocks.c.blocker_id.in_(candidates))
+    wanted = set(candidates)
+    return {r[0] for r in await conn.execute(query) if r[0] in wanted}
+
+
+async def insert_connection(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(connections).values(**values))
+
+
+async def delete_connection(conn: AsyncConnection, connection_id: str) -> Any:
+    query = select(connections).where(connections.c.id == connection_id)
+    row = (await conn.execute(query)).first()
+    await conn.execute(delete(connections).where(connections.c.id == connection_id))
+    return row
+
+
+async def count_live_connections(conn: AsyncConnection, user_id: int, alive_after_ms: int) -> int:
+    query = select(func.count()).where(
+        connections.c.user_id == user_id, connections.c.seen_ms > alive_after_ms
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def online_users(conn: AsyncConnection, user_ids: list[int], alive_after_ms: int) -> set[int]:
+    if not user_ids:
+        return set()
+    query = select(connections.c.user_id).where(
+        connections.c.user_id.in_(user_ids), connections.c.seen_ms > alive_after_ms
+    )
+    return {r[0] for r in await conn.execute(query)}
+
+
+async def touch_node(conn: AsyncConnection, node_id: str, now_ms: int) -> None:
+    await conn.execute(
+        update(connections).where(connections.c.node_id == node_id).values(seen_ms=now_ms)
+    )
+
+
+async def delete_stale_connections(conn: AsyncConnection, alive_after_ms: int) -> list[Any]:
+    query = select(connections).where(connections.c.seen_ms <= alive_after_ms)
+    rows = list(await conn.execute(query))
+    if rows:
+        await conn.execute(delete(connections).where(connections.c.seen_ms <= alive_after_ms))
+    return rows

@@ -1,0 +1,240 @@
+"""The one schema, defined once; changed only through Alembic migrations.
+
+Timestamps are integer milliseconds since the epoch (``*_ms``): exact, cheap to
+index and the same on SQLite and PostgreSQL. Dialog and message ids are 24-hex
+strings (see ``core/ids.py``); users, apps and files have integer ids.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = String(24)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("auth_key", String(64), nullable=False, unique=True),
+    Column("auth_secret", String(64), nullable=False),
+    Column("desk_app_id", String(64), nullable=False, unique=True),
+    Column("auth_url", Text, nullable=True),
+    Column("webhook_url", Text, nullable=True),
+    Column("config", JSON, nullable=False, default=dict),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("login", String(200), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("full_name", String(200), nullable=True),
+    Column("password_hash", Text, nullable=True),
+    Column("role", String(16), nullable=False, default="user"),
+    Column("custom_data", JSON, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("last_activity_ms", BigInteger, nullable=True),
+    UniqueConstraint("app_id", "login"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("app_id", Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("ix_sessions_user", "user_id"),
+)
+
+dialogs = Table(
+    "dialogs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("app_id", Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("photo", Text, nullable=True),
+    Column("owner_id", Integer, nullable=True),
+    Column("private_key", String(64), nullable=True),
+    Column("custom_data", JSON, nullable=True),
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("last_message_id", Id, nullable=True),
+    Column("last_message_text", Text, nullable=True),
+    Column("last_message_user_id", Integer, nullable=True),
+    Column("last_message_ms", BigInteger, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    UniqueConstraint("app_id", "private_key"),
+    Index("ix_dialogs_app_type", "app_id", "type"),
+)
+
+#: Membership and per-member state: role, read/delivered markers, mute, "deleted for me".
+dialog_members = Table(
+    "dialog_members",
+    metadata,
+    Column("dialog_id", Id, ForeignKey("dialogs.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("app_id", Integer, nullable=False),
+    Column("role", String(16), nullable=False, default="member"),
+    Column("joined_ms", BigInteger, nullable=False),
+    Column("read_seq", BigInteger, nullable=False, default=0),
+    Column("delivered_seq", BigInteger, nullable=False, default=0),
+    Column("cleared_seq", BigInteger, nullable=False, default=0),
+    Column("hidden", Boolean, nullable=False, default=False),
+    Column("muted", Boolean, nullable=False, default=False),
+    Index("ix_dialog_members_user", "user_id", "dialog_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("app_id", Integer, nullable=False),
+    Column("dialog_id", Id, ForeignKey("dialogs.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("sender_id", Integer, nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("attachments", JSON, nullable=True),
+    Column("params", JSON, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("edited", Boolean, nullable=False, default=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    UniqueConstraint("dialog_id", "seq"),
+    Index("ix_messages_dialog_created", "dialog_id", "created_ms"),
+)
+
+#: "Delete for me": the message stays for everyone else.
+hidden_messages = Table(
+    "hidden_messages",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+)
+
+pinned_messages = Table(
+    "pinned_messages",
+    metadata,
+    Column("dialog_id", Id, ForeignKey("dialogs.id", ondelete="CASCADE"), primary_key=True),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("pinned_ms", BigInteger, nullable=False),
+    Column("pinned_by", Integer, nullable=False),
+)
+
+#: Roster: one row per direction. status: ``requested`` (I asked), ``pending``
+#: (they asked me), ``confirmed``.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("app_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+privacy_lists = Table(
+    "privacy_lists",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("app_id", Integer, nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+#: Denormalised from the active privacy list so a send checks one indexed row.
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("blocker_id", Integer, primary_key=True),
+    Column("blocked_id", Integer, primary_key=True),
+    Column("app_id", Integer, nullable=False),
+    Index("ix_blocks_blocked", "blocked_id", "blocker_id"),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uid", String(32), nullable=False, unique=True),
+    Column("app_id", Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_id", Integer, nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("public", Boolean, nullable=False, default=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+#: A private file attached in a dialog may be downloaded by that dialog's members.
+file_grants = Table(
+    "file_grants",
+    metadata,
+    Column("file_id", Integer, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("dialog_id", Id, ForeignKey("dialogs.id", ondelete="CASCADE"), primary_key=True),
+)
+
+#: Live connections per node; ``seen_ms`` is refreshed by the node so that a
+#: crashed node's rows stop counting after ``TIDINGS_PRESENCE_TIMEOUT``.
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("app_id", Integer, nullable=False),
+    Column("node_id", String(64), nullable=False),
+    Column("seen_ms", BigInteger, nullable=False),
+    Index("ix_connections_user", "user_id"),
+    Index("ix_connections_node", "node_id"),
+)
+
+#: Durable side effects (push, webhooks), written in the transaction that causes them.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("destination", Text, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("state", String(16), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_ms", BigInteger, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_outbox_due", "state", "next_attempt_ms"),
+)

@@ -1,0 +1,225 @@
+"""RedisBus against a real Redis: every node, publisher included, gets each event once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import redis.asyncio as aioredis
+
+from tidings.bus import RedisBus
+from tidings.core.events import Event, TypingChanged
+
+from ..services import require_redis
+
+pytestmark = pytest.mark.redis
+
+
+class Collector:
+    """A handler that records events and lets a test wait for a count."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._changed = asyncio.Event()
+
+    async def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait_for(self, count: int) -> list[Event]:
+        """Wait (up to five seconds) until at least ``count`` events arrived."""
+        return await self.wait_until(lambda: len(self.events) >= count)
+
+    async def wait_until(self, done: Callable[[], bool]) -> list[Event]:
+        async with asyncio.timeout(5):
+            while not done():
+                self._changed.clear()
+                await self._changed.wait()
+        return self.events
+
+    @property
+    def user_ids(self) -> list[int]:
+        return [event.user_id for event in self.events]  # type: ignore[attr-defined]
+
+
+def typing_event(user_id: int) -> TypingChanged:
+    return TypingChanged(app_id=1, recipients=(7,), dialog_id="d1", user_id=user_id, typing=True)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_redis()
+
+
+@pytest.fixture
+def channel() -> str:
+    return f"tidings:test:{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+async def nodes(redis_url: str, channel: str) -> AsyncIterator[tuple[RedisBus, RedisBus]]:
+    name = channel.replace(":", "-")
+    a = RedisBus(redis_url, channel=channel, client_name=f"{name}-a", backoff_min=0.05)
+    b = RedisBus(redis_url, channel=channel, client_name=f"{name}-b", backoff_min=0.05)
+    await a.start()
+    await b.start()
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+@pytest.fixture
+async def admin(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_event_arrives_exactly_once_at_every_node(nodes: tuple[RedisBus, RedisBus]) -> None:
+    a, b = nodes
+    at_a, at_b = Collector(), Collector()
+    a.subscribe(at_a)
+    b.subscribe(at_b)
+
+    await a.publish(typing_event(1))
+    # A second event, in order behind the first: once it is in, any duplicate
+    # of the first would have arrived already.
+    await a.publish(typing_event(2))
+    await at_a.wait_for(2)
+    await at_b.wait_for(2)
+
+    assert at_a.events == at_b.events == [typing_event(1), typing_event(2)]
+
+
+async def test_order_is_kept_for_200_events(nodes: tuple[RedisBus, RedisBus]) -> None:
+    a, b = nodes
+    at_a, at_b = Collector(), Collector()
+    a.subscribe(at_a)
+    b.subscribe(at_b)
+
+    for user_id in range(200):
+        await a.publish(typing_event(user_id))
+    await at_a.wait_for(200)
+    await at_b.wait_for(200)
+
+    assert at_a.user_ids == at_b.user_ids == list(range(200))
+
+
+async def test_all_nodes_see_concurrent_publishes_in_the_same_order(
+    nodes: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = nodes
+    at_a, at_b = Collector(), Collector()
+    a.subscribe(at_a)
+    b.subscribe(at_b)
+
+    async def publish_from(bus: RedisBus, ids: range) -> None:
+        for user_id in ids:
+            await bus.publish(typing_event(user_id))
+
+    await asyncio.gather(publish_from(a, range(0, 100)), publish_from(b, range(100, 200)))
+    await at_a.wait_for(200)
+    await at_b.wait_for(200)
+
+    assert at_a.user_ids == at_b.user_ids
+    assert sorted(at_a.user_ids) == list(range(200))
+    assert [i for i in at_a.user_ids if i < 100] == list(range(100))
+
+
+async def test_failing_handler_does_not_stop_delivery(
+    nodes: tuple[RedisBus, RedisBus], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = nodes
+
+    async def explode(event: Event) -> None:
+        raise RuntimeError("boom")
+
+    at_b = Collector()
+    b.subscribe(explode)
+    b.subscribe(at_b)
+    with caplog.at_level(logging.ERROR, logger="tidings.bus"):
+        await a.publish(typing_event(1))
+        await a.publish(typing_event(2))
+        await at_b.wait_for(2)
+
+    assert at_b.user_ids == [1, 2]
+    assert sum("handler" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_undecodable_message_is_logged_and_skipped(
+    nodes: tuple[RedisBus, RedisBus],
+    admin: aioredis.Redis,
+    channel: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    a, b = nodes
+    at_a, at_b = Collector(), Collector()
+    a.subscribe(at_a)
+    b.subscribe(at_b)
+    with caplog.at_level(logging.ERROR, logger="tidings.bus"):
+        await admin.publish(channel, b"not json")
+        await admin.publish(channel, b'{"type": "NoSuchEvent"}')
+        await a.publish(typing_event(1))
+        await at_a.wait_for(1)
+        await at_b.wait_for(1)
+
+    assert at_a.user_ids == at_b.user_ids == [1]
+    # Two bad messages, each dropped by both nodes.
+    assert sum("undecodable" in r.getMessage() for r in caplog.records) == 4
+
+
+async def test_reader_resubscribes_after_its_connection_is_killed(
+    nodes: tuple[RedisBus, RedisBus], admin: aioredis.Redis, channel: str
+) -> None:
+    a, b = nodes
+    at_a, at_b = Collector(), Collector()
+    a.subscribe(at_a)
+    b.subscribe(at_b)
+    name = channel.replace(":", "-") + "-b"
+
+    victims = [c for c in await admin.client_list(_type="pubsub") if c["name"] == name]
+    assert len(victims) == 1
+    await admin.client_kill_filter(_id=victims[0]["id"])
+
+    # Redis keeps nothing for a node while it resubscribes, so probe until b
+    # hears again; every probe still reaches a exactly once.
+    deadline = time.monotonic() + 10
+    probe = 0
+    while not at_b.events:
+        assert time.monotonic() < deadline, "node b never resubscribed"
+        probe += 1
+        await a.publish(typing_event(probe))
+        await asyncio.sleep(0.05)
+    await a.publish(typing_event(10_000))
+    await at_a.wait_for(probe + 1)
+    await at_b.wait_until(lambda: at_b.user_ids[-1] == 10_000)
+
+    assert at_a.user_ids == [*range(1, probe + 1), 10_000]
+    assert at_b.user_ids[-1] == 10_000
+    assert at_b.user_ids == sorted(set(at_b.user_ids))
+
+
+async def test_close_cancels_the_reader_and_disconnects(
+    redis_url: str, channel: str, admin: aioredis.Redis
+) -> None:
+    bus = RedisBus(redis_url, channel=channel)
+    await bus.start()
+    assert (await admin.pubsub_numsub(channel))[0][1] == 1
+    await bus.close()
+    await bus.close()
+
+    assert "tidings-bus-redis" not in {t.get_name() for t in asyncio.all_tasks()}
+    assert (await admin.pubsub_numsub(channel))[0][1] == 0
+    with pytest.raises(RuntimeError):
+        await bus.publish(typing_event(1))
+
+
+async def test_start_fails_fast_when_redis_is_unreachable() -> None:
+    bus = RedisBus("redis://127.0.0.1:1/0", connect_timeout=1.0)
+    with pytest.raises(Exception):  # noqa: B017 - redis-py's ConnectionError, or OSError
+        await bus.start()
+    assert "tidings-bus-redis" not in {t.get_name() for t in asyncio.all_tasks()}
