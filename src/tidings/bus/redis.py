@@ -141,8 +141,9 @@ class RedisBus(Bus):
                 except Exception as exc:
                     pause = delay * random.uniform(0.5, 1.0)
                     log.warning(
-                        "bus: cannot resubscribe to %s (%s); next try in %.1fs",
+                        "bus: cannot resubscribe to %s (%s: %s); next try in %.1fs",
                         self.channel,
+                        type(exc).__name__,
                         exc,
                         pause,
                     )
@@ -156,7 +157,9 @@ class RedisBus(Bus):
                     ignore_subscribe_messages=True, timeout=1.0
                 )
             except Exception as exc:
-                log.warning("bus: lost subscription to %s (%r)", self.channel, exc)
+                log.warning(
+                    "bus: lost subscription to %s (%s: %s)", self.channel, type(exc).__name__, exc
+                )
                 await self._drop_pubsub()
                 continue
             if message is not None and message["type"] == "message":

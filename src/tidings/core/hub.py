@@ -69,5 +69,7 @@ class Core:
         for event in events:
             try:
                 await self.bus.publish(event)
+            except (TypeError, ValueError):
+                raise  # an event that cannot be encoded is a bug: fail where it was made
             except Exception:  # pragma: no cover - depends on the bus backend failing
                 log.exception("could not publish %s", type(event).__name__)

@@ -12,12 +12,11 @@ from tidings.core import access
 from tidings.core.errors import Blocked, Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from tidings.core.events import MessageCreated, MessageDeleted, MessageUpdated
 from tidings.core.ids import is_valid_id, new_id
-from tidings.core.models import Actor, HistoryPage, Message
+from tidings.core.models import Actor, HistoryFilter, HistoryPage, Message
 from tidings.store import dialogs as dialogs_store
 from tidings.store import files as files_store
 from tidings.store import messages as store
 from tidings.store import social as social_store
-from tidings.store.messages import HistoryFilter
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core

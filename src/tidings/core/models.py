@@ -170,3 +170,17 @@ class SearchResults:
     dialogs: list[Dialog]
     messages: list[Message]
     users: list[User]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """Which slice of a dialog's history to read. Sequence bounds are exclusive."""
+
+    after_seq: int | None = None
+    before_seq: int | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    sender_id: int | None = None
+    descending: bool = False
+    limit: int = 50
+    skip: int = 0

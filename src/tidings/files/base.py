@@ -40,12 +40,12 @@ class FileStorage(ABC):
         """
 
     @abstractmethod
-    def open(self, key: str) -> AsyncIterator[bytes]:
-        """An async generator of the contents, in chunks of :data:`CHUNK_SIZE`.
+    async def open(self, key: str) -> AsyncIterator[bytes]:
+        """The contents as an async generator of :data:`CHUNK_SIZE` chunks.
 
-        A missing key raises :class:`~tidings.core.errors.NotFound` on the first
-        iteration, not on this call: prime it (``await anext(...)``) before
-        sending response headers.
+        A coroutine, so a missing key raises :class:`~tidings.core.errors.NotFound`
+        when awaited, before a gateway has sent any response headers:
+        ``chunks = await storage.open(key)``, then ``async for chunk in chunks``.
         """
 
     @abstractmethod

@@ -42,18 +42,27 @@ class LocalFileStorage(FileStorage):
 
     async def open(self, key: str) -> AsyncIterator[bytes]:
         path = self.path(key)
-        try:
-            file = await asyncio.to_thread(path.open, "rb")
-        except FileNotFoundError:
-            raise NotFound("file not found", key=key) from None
-        try:
-            while chunk := await asyncio.to_thread(file.read, CHUNK_SIZE):
-                yield chunk
-        finally:
-            file.close()
+        # Check now, open on first read: a generator the caller drops unread
+        # never runs its ``finally``, so it must not be holding a file yet.
+        if not await asyncio.to_thread(path.is_file):
+            raise NotFound("file not found", key=key)
+        return _read_chunks(path, key)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
+
+
+async def _read_chunks(path: Path, key: str) -> AsyncIterator[bytes]:
+    try:
+        file = await asyncio.to_thread(path.open, "rb")
+    except FileNotFoundError:
+        # Deleted between open() and the first read.
+        raise NotFound("file not found", key=key) from None
+    try:
+        while chunk := await asyncio.to_thread(file.read, CHUNK_SIZE):
+            yield chunk
+    finally:
+        file.close()
 
 
 class _Partial:

@@ -27,9 +27,13 @@ class MemoryFileStorage(FileStorage):
             data = self.files[key]
         except KeyError:
             raise NotFound("file not found", key=key) from None
-        for start in range(0, len(data), CHUNK_SIZE):
-            yield data[start : start + CHUNK_SIZE]
+        return _chunks(data)
 
     async def delete(self, key: str) -> None:
         validate_key(key)
         self.files.pop(key, None)
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), CHUNK_SIZE):
+        yield data[start : start + CHUNK_SIZE]

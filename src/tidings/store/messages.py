@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, insert, select, text, update
@@ -10,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.models import Message
+from tidings.core.models import HistoryFilter, Message
 from tidings.store.tables import dialog_members, dialogs, file_grants, hidden_messages, messages
 
 
@@ -100,20 +99,6 @@ def _insert_ignore(conn: AsyncConnection, table: Any) -> Any:
     if conn.dialect.name == "sqlite":
         return sqlite_insert(table).on_conflict_do_nothing()
     return pg_insert(table).on_conflict_do_nothing()
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryFilter:
-    """Which slice of a dialog's history to read. Sequence bounds are exclusive."""
-
-    after_seq: int | None = None
-    before_seq: int | None = None
-    since_ms: int | None = None
-    until_ms: int | None = None
-    sender_id: int | None = None
-    descending: bool = False
-    limit: int = 50
-    skip: int = 0
 
 
 async def list_history(

@@ -40,7 +40,7 @@ async def test_open_streams_64k_chunks(tmp_path: Path) -> None:
     data = bytes(range(256)) * 1000
     await storage.save("big", stream(data), max_bytes=len(data))
 
-    chunks = await read_all(storage.open("big"))
+    chunks = await read_all(await storage.open("big"))
 
     assert b"".join(chunks) == data
     assert [len(c) for c in chunks] == [CHUNK_SIZE] * 3 + [len(data) - 3 * CHUNK_SIZE]
@@ -49,14 +49,14 @@ async def test_open_streams_64k_chunks(tmp_path: Path) -> None:
 async def test_empty_file(tmp_path: Path) -> None:
     storage = LocalFileStorage(tmp_path)
     assert await storage.save("e", stream(), max_bytes=0) == 0
-    assert await read_all(storage.open("e")) == []
+    assert await read_all(await storage.open("e")) == []
 
 
 async def test_save_replaces_existing_contents(tmp_path: Path) -> None:
     storage = LocalFileStorage(tmp_path)
     await storage.save("k1", stream(b"first"), max_bytes=100)
     await storage.save("k1", stream(b"second"), max_bytes=100)
-    assert b"".join(await read_all(storage.open("k1"))) == b"second"
+    assert b"".join(await read_all(await storage.open("k1"))) == b"second"
     assert stored_files(tmp_path) == ["k1/k1"]
 
 
@@ -111,7 +111,16 @@ async def test_a_cancelled_save_leaves_nothing_behind(tmp_path: Path) -> None:
 async def test_missing_key_raises_not_found_when_read(tmp_path: Path) -> None:
     storage = LocalFileStorage(tmp_path)
     with pytest.raises(NotFound):
-        await read_all(storage.open("nope"))
+        await storage.open("nope")
+
+
+async def test_a_file_deleted_before_the_first_read_is_not_found(tmp_path: Path) -> None:
+    storage = LocalFileStorage(tmp_path)
+    await storage.save("k1", stream(b"x"), max_bytes=1)
+    chunks = await storage.open("k1")
+    await storage.delete("k1")
+    with pytest.raises(NotFound):
+        await read_all(chunks)
 
 
 async def test_delete_removes_and_tolerates_missing(tmp_path: Path) -> None:
@@ -121,7 +130,7 @@ async def test_delete_removes_and_tolerates_missing(tmp_path: Path) -> None:
     await storage.delete("gone")
     await storage.delete("never")
     with pytest.raises(NotFound):
-        await read_all(storage.open("gone"))
+        await storage.open("gone")
 
 
 async def test_valid_key_characters(tmp_path: Path) -> None:
@@ -139,7 +148,7 @@ async def test_unsafe_keys_are_refused(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError):
         await storage.save(key, stream(b"x"), max_bytes=1)
     with pytest.raises(ValueError):
-        await read_all(storage.open(key))
+        await storage.open(key)
     with pytest.raises(ValueError):
         await storage.delete(key)
     assert stored_files(tmp_path) == []

@@ -26,7 +26,7 @@ async def test_save_then_open_returns_the_bytes_in_64k_chunks() -> None:
     size = await storage.save("abc", stream(data[:1000], data[1000:]), max_bytes=len(data))
 
     assert size == len(data)
-    chunks = await read_all(storage.open("abc"))
+    chunks = await read_all(await storage.open("abc"))
     assert b"".join(chunks) == data
     assert [len(c) for c in chunks] == [CHUNK_SIZE] * 3 + [len(data) - 3 * CHUNK_SIZE]
 
@@ -34,7 +34,7 @@ async def test_save_then_open_returns_the_bytes_in_64k_chunks() -> None:
 async def test_empty_file() -> None:
     storage = MemoryFileStorage()
     assert await storage.save("empty", stream(), max_bytes=0) == 0
-    assert await read_all(storage.open("empty")) == []
+    assert await read_all(await storage.open("empty")) == []
 
 
 async def test_too_large_stores_nothing_and_keeps_the_old_contents() -> None:
@@ -56,7 +56,7 @@ async def test_exactly_max_bytes_is_allowed() -> None:
 async def test_missing_key_raises_not_found_when_read() -> None:
     storage = MemoryFileStorage()
     with pytest.raises(NotFound):
-        await read_all(storage.open("nope"))
+        await storage.open("nope")
 
 
 async def test_delete_removes_and_tolerates_missing() -> None:
@@ -65,7 +65,7 @@ async def test_delete_removes_and_tolerates_missing() -> None:
     await storage.delete("k")
     await storage.delete("k")
     with pytest.raises(NotFound):
-        await read_all(storage.open("k"))
+        await storage.open("k")
 
 
 @pytest.mark.parametrize("key", ["", "../etc", "a/b", "a.b", "x" * 65])

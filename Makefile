@@ -1,0 +1,38 @@
+# Everyday tasks. Everything runs from the virtualenv in $(VENV); nothing is
+# installed globally and nothing already installed is upgraded.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: venv install install-test migrate run test lint clean
+
+venv: $(BIN)/python
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: venv
+	$(BIN)/pip install -e .
+
+install-test: venv
+	$(BIN)/pip install -e '.[test]'
+
+migrate: install
+	$(BIN)/tidings migrate
+
+run: install migrate
+	$(BIN)/tidings serve
+
+test: install-test
+	$(BIN)/ruff check src tests
+	$(BIN)/pytest -q
+
+lint: install-test
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+# Build and tool caches only: the virtualenv and var/ (your data) stay.
+clean:
+	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	find src tests -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,5 @@
+"""Async Python client for tidings' native API, used by bots, tests and benchmarks."""
+
+from tidings.client.rest import ApiError, TidingsClient
+
+__all__ = ["ApiError", "TidingsClient"]

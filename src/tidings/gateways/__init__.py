@@ -1,0 +1,1 @@
+"""Gateways: each translates one wire protocol onto the core's services."""

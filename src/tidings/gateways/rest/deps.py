@@ -1,0 +1,41 @@
+"""Request dependencies: the core and the authenticated actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tidings.core.errors import Unauthenticated
+from tidings.core.hub import Core
+from tidings.core.models import Actor
+
+bearer = HTTPBearer(auto_error=False, description="A session token from POST /api/v1/sessions")
+
+
+def get_core(request: Request) -> Core:
+    return request.app.state.core
+
+
+async def get_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send Authorization: Bearer <session token>", code="token_required")
+    return await get_core(request).auth.authenticate(credentials.credentials)
+
+
+async def get_optional_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor | None:
+    if credentials is None:
+        return None
+    return await get_core(request).auth.authenticate(credentials.credentials)
+
+
+CoreDep = Annotated[Core, Depends(get_core)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]

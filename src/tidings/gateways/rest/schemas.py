@@ -1,0 +1,185 @@
+"""Request bodies and list envelopes of the REST API (responses reuse core models)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tidings.core.models import Contact, Dialog, Message, User
+
+UserId = Field(gt=0, le=2**31 - 1)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Body):
+    app_id: int = Field(gt=0, le=2**31 - 1)
+    login: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionOut(BaseModel):
+    token: str
+    app_id: int
+    user_id: int | None
+    expires_ms: int
+
+
+class WhoAmI(BaseModel):
+    app_id: int
+    user_id: int
+    role: str
+
+
+class SignupIn(Body):
+    app_id: int = Field(gt=0, le=2**31 - 1)
+    auth_key: str = Field(min_length=1, max_length=200)
+    login: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=1024)
+    full_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    custom_data: dict[str, Any] | None = None
+
+
+class UserUpdateIn(Body):
+    full_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    custom_data: dict[str, Any] | None = None
+
+
+class UserList(BaseModel):
+    items: list[User]
+
+
+class DialogIn(Body):
+    type: Literal["private", "group", "public", "broadcast"]
+    occupant_ids: list[int] = Field(default_factory=list, max_length=5000)
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    photo: str | None = Field(default=None, max_length=2000)
+    custom_data: dict[str, Any] | None = None
+
+
+class DialogUpdateIn(Body):
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    photo: str | None = Field(default=None, max_length=2000)
+    custom_data: dict[str, Any] | None = None
+    add_occupants: list[int] | None = Field(default=None, max_length=5000)
+    remove_occupants: list[int] | None = Field(default=None, max_length=5000)
+    add_admins: list[int] | None = Field(default=None, max_length=5)
+    remove_admins: list[int] | None = Field(default=None, max_length=100)
+    pin: list[str] | None = Field(default=None, max_length=100)
+    unpin: list[str] | None = Field(default=None, max_length=100)
+
+
+class DialogList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[Dialog]
+
+
+class NotificationsIn(Body):
+    muted: bool
+
+
+class NotificationsOut(BaseModel):
+    muted: bool
+
+
+class AttachmentIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    file_id: str = Field(min_length=1, max_length=64)
+
+
+class MessageIn(Body):
+    id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{24}$",
+        description="Client-chosen id: sending it twice stores one message",
+    )
+    body: str = ""
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
+    params: dict[str, Any] = Field(default_factory=dict)
+    self_destroy_after: int | None = Field(
+        default=None,
+        ge=1,
+        le=86400,
+        description="Seconds; the message is delivered to connected members, never stored",
+    )
+
+
+class MessageEditIn(Body):
+    body: str
+
+
+class HistoryOut(BaseModel):
+    items: list[Message]
+    has_more: bool
+    next_cursor: int | None
+
+
+class MarkerIn(Body):
+    message_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")
+
+
+class MarkerOut(BaseModel):
+    marker: int
+
+
+class TypingIn(Body):
+    typing: bool
+
+
+class UnreadOut(BaseModel):
+    total: int
+    dialogs: dict[str, int]
+
+
+class SearchOut(BaseModel):
+    dialogs: list[Dialog]
+    messages: list[Message]
+    users: list[User]
+
+
+class ContactIn(Body):
+    user_id: int = UserId
+
+
+class ContactList(BaseModel):
+    items: list[Contact]
+
+
+class PrivacyItemIn(Body):
+    user_id: int = UserId
+    action: Literal["allow", "deny"] = "deny"
+    order: int = Field(default=0, ge=0, le=1_000_000)
+    mutual: bool = True
+
+
+class PrivacyListIn(Body):
+    items: list[PrivacyItemIn] = Field(max_length=1000)
+
+
+class PrivacyNames(BaseModel):
+    names: list[str]
+    active: str | None
+
+
+class ActiveListIn(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,36 @@
+"""Log in and out: ``/api/v1/sessions``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from tidings.gateways.rest.deps import ActorDep, CoreDep, bearer
+from tidings.gateways.rest.schemas import LoginIn, SessionOut, WhoAmI
+
+router = APIRouter(tags=["sessions"])
+
+
+@router.post("/sessions", status_code=201, response_model=SessionOut)
+async def login(body: LoginIn, request: Request, core: CoreDep) -> SessionOut:
+    """Log in with login and password; rate limited per login and per address (429)."""
+    address = request.client.host if request.client else ""
+    session = await core.auth.login(body.app_id, body.login, body.password, client_address=address)
+    return SessionOut(
+        token=session.token,
+        app_id=session.app_id,
+        user_id=session.user_id,
+        expires_ms=session.expires_ms,
+    )
+
+
+@router.get("/sessions/current", response_model=WhoAmI)
+async def who_am_i(actor: ActorDep) -> WhoAmI:
+    return WhoAmI(app_id=actor.app_id, user_id=actor.user_id, role=actor.role)
+
+
+@router.delete("/sessions/current", status_code=204, response_class=Response)
+async def logout(actor: ActorDep, request: Request, core: CoreDep) -> Response:
+    credentials = await bearer(request)
+    assert credentials is not None  # ActorDep already required it
+    await core.auth.logout(credentials.credentials)
+    return Response(status_code=204)

@@ -1,0 +1,222 @@
+"""Builds the ASGI application and runs it: one process serving every HTTP gateway.
+
+``build_app(settings)`` wires store, bus, file storage and core together in the
+app's lifespan; ``serve(settings)`` runs it under uvicorn (on uvloop when
+installed) and prints the address it listens on, so ``--port 0`` is usable by
+scripts and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
+
+from tidings import __version__
+from tidings.bus import create_bus
+from tidings.core.hub import Core
+from tidings.files import LocalFileStorage
+from tidings.gateways.realtime import RealtimeGateway
+from tidings.gateways.rest import build_router, install_error_handlers
+from tidings.observability import HTTP_LATENCY, HTTP_REQUESTS, configure_logging, render_metrics
+from tidings.settings import Settings
+from tidings.store.database import Database
+from tidings.store.migrate import migrate
+
+log = logging.getLogger("tidings.server")
+
+#: Paths that stream their own, larger, bodies and enforce their own limit.
+UNLIMITED_BODY_PATHS = ("/api/v1/files",)
+
+
+def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
+    """The whole HTTP surface. The core is created when the app starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.effective_database_url)
+        if run_migrations:
+            await migrate(db)
+        bus = create_bus(settings.bus_url, client_name=f"tidings-{settings.node_id}")
+        await bus.start()
+        core = Core(settings, db, bus, LocalFileStorage(settings.files_dir))
+        realtime = RealtimeGateway(core)
+        await realtime.start()
+        app.state.core = core
+        app.state.realtime = realtime
+        log.info(
+            "started", extra={"node_id": settings.node_id, "bus": settings.bus_url.split(":")[0]}
+        )
+        try:
+            yield
+        finally:
+            await realtime.stop()
+            await bus.close()
+            await db.close()
+
+    app = FastAPI(
+        title="tidings",
+        version=__version__,
+        description="Native REST API of tidings: in-app chat and customer support.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(build_router())
+
+    @app.websocket("/api/v1/ws")
+    async def realtime_socket(websocket: WebSocket) -> None:
+        await websocket.app.state.realtime.handle(websocket)
+
+    @app.get("/health", tags=["operations"])
+    async def health(request: Request) -> JSONResponse:
+        """200 while the database answers, 503 otherwise."""
+        try:
+            await asyncio.wait_for(request.app.state.core.db.ping(), timeout=5)
+        except Exception as exc:  # any database failure means unhealthy
+            return JSONResponse({"status": "unavailable", "error": str(exc)[:200]}, 503)
+        return JSONResponse({"status": "ok", "node_id": settings.node_id})
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    return app
+
+
+class BodyLimitMiddleware:
+    """Refuse JSON bodies over the limit with 413 before the route reads them."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNLIMITED_BODY_PATHS):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(send, self.max_bytes)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    response = JSONResponse(
+        {
+            "error": {
+                "code": "too_large",
+                "message": f"request bodies are at most {limit} bytes",
+                "details": {"limit": limit},
+            }
+        },
+        status_code=413,
+    )
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> dict:
+    return {"type": "http.disconnect"}
+
+
+class MetricsMiddleware:
+    """Count requests and time them per route template (not per raw path)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(template).observe(time.perf_counter() - started)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(settings: Settings) -> None:
+    """Run until interrupted. Prints ``tidings listening on http://HOST:PORT`` once bound."""
+    configure_logging(settings.log_format, settings.log_level)
+    sock = bind_socket(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        build_app(settings),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws_max_size=1 << 20,
+        loop="auto",
+    )
+    server = uvicorn.Server(config)
+    original_startup = server.startup
+
+    async def startup(sockets: list[socket.socket] | None = None) -> None:
+        await original_startup(sockets=sockets)
+        if server.started:
+            print(f"tidings listening on http://{host}:{port}", flush=True)
+            log.info("listening", extra={"url": f"http://{host}:{port}"})
+
+    server.startup = startup  # type: ignore[method-assign]
+    await server.serve(sockets=[sock])
+    if not server.started:
+        sys.exit(1)
