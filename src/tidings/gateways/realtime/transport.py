@@ -79,9 +79,7 @@ class RealtimeGateway:
         """Follow the bus and keep this node's presence rows fresh; idempotent."""
         self.registry.attach(self.core.bus)
         if self._heartbeat is None:
-            self._heartbeat = asyncio.create_task(
-                self._beat(), name="tidings-realtime-heartbeat"
-            )
+            self._heartbeat = asyncio.create_task(self._beat(), name="tidings-realtime-heartbeat")
 
     async def stop(self) -> None:
         """Stop following the bus and ask every open connection to close (1001)."""
@@ -223,9 +221,7 @@ class RealtimeGateway:
                 )
                 return encode_ack(command.ref)
             case MarkRead():
-                marker = await core.receipts.mark_read(
-                    actor, command.dialog_id, command.message_id
-                )
+                marker = await core.receipts.mark_read(actor, command.dialog_id, command.message_id)
                 return encode_ack(command.ref, marker=marker)
             case MarkDelivered():
                 marker = await core.receipts.mark_delivered(
