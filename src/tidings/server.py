@@ -13,9 +13,7 @@ import contextlib
 import logging
 import socket
 import sys
-import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, WebSocket
@@ -27,15 +25,13 @@ from tidings.core.hub import Core
 from tidings.files import LocalFileStorage
 from tidings.gateways.realtime import RealtimeGateway
 from tidings.gateways.rest import build_router, install_error_handlers
-from tidings.observability import HTTP_LATENCY, HTTP_REQUESTS, configure_logging, render_metrics
+from tidings.http_middleware import BodyLimitMiddleware, MetricsMiddleware, StorableInputMiddleware
+from tidings.observability import configure_logging, render_metrics
 from tidings.settings import Settings
 from tidings.store.database import Database
 from tidings.store.migrate import migrate
 
 log = logging.getLogger("tidings.server")
-
-#: Paths that stream their own, larger, bodies and enforce their own limit.
-UNLIMITED_BODY_PATHS = ("/api/v1/files",)
 
 
 def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
@@ -92,97 +88,9 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         return Response(body, media_type=content_type)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(StorableInputMiddleware)
     app.add_middleware(MetricsMiddleware)
     return app
-
-
-class BodyLimitMiddleware:
-    """Refuse JSON bodies over the limit with 413 before the route reads them."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(UNLIMITED_BODY_PATHS):
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
-            return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> dict:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: dict) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _too_large(send, self.max_bytes)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _too_large(send: Any, limit: int) -> None:
-    response = JSONResponse(
-        {
-            "error": {
-                "code": "too_large",
-                "message": f"request bodies are at most {limit} bytes",
-                "details": {"limit": limit},
-            }
-        },
-        status_code=413,
-    )
-    await response({"type": "http"}, _no_receive, send)
-
-
-async def _no_receive() -> dict:
-    return {"type": "http.disconnect"}
-
-
-class MetricsMiddleware:
-    """Count requests and time them per route template (not per raw path)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def capture(message: dict) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(template).observe(time.perf_counter() - started)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -295,7 +295,11 @@ class MessageService:
         async with self.core.db.read() as conn:
             _dialog, member = await access.load_membership(conn, actor, dialog_id)
             message = await self._message_in(conn, dialog_id, message_id, "message_id")
-            if message.deleted or (message.seq or 0) <= member.cleared_seq:
+            if (
+                message.deleted
+                or (message.seq or 0) <= member.cleared_seq
+                or await store.is_hidden(conn, actor.user_id, message_id)
+            ):
                 raise NotFound(f"no message {message_id} in this dialog", code="message_not_found")
             return (await self._with_statuses(conn, dialog_id, [message]))[0]
 
@@ -365,6 +369,10 @@ class MessageService:
                     params=None,
                     updated_ms=now,
                 )
+                if dialog.last_message_id == message_id:
+                    # The preview must not keep showing what was deleted.
+                    await dialogs_store.update_dialog(conn, dialog_id, last_message_text="")
+                await dialogs_store.unpin_messages(conn, dialog_id, [message_id])
                 recipients = await self._audience(conn, dialog)
             else:
                 await store.hide_message(conn, actor.user_id, message_id)

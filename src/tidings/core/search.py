@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
 from tidings.core import access
@@ -36,6 +37,9 @@ class SearchService:
             raise InvalidInput(f"limit is 1 to {MAX_RESULTS}", field="limit")
         for d in dialog_ids or []:
             access.check_dialog_id(d)
+        text = _printable(text)
+        if not text.strip():
+            raise InvalidInput("search text needs a letter or digit", field="q")
         needle = text.strip().lower()
         _total, dialogs = await self.core.dialogs.list_dialogs(actor, limit=1000)
         matching = [
@@ -56,3 +60,8 @@ class SearchService:
             )
             users = await users_store.list_users(conn, actor.app_id, text=needle, limit=limit)
         return SearchResults(dialogs=matching, messages=messages, users=users)
+
+
+def _printable(text: str) -> str:
+    """Drop control characters (NUL and friends): no database accepts them in a query."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc")

@@ -89,6 +89,13 @@ async def hide_message(conn: AsyncConnection, user_id: int, message_id: str) -> 
     await conn.execute(stmt)
 
 
+async def is_hidden(conn: AsyncConnection, user_id: int, message_id: str) -> bool:
+    query = select(hidden_messages.c.message_id).where(
+        hidden_messages.c.user_id == user_id, hidden_messages.c.message_id == message_id
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def grant_files(conn: AsyncConnection, dialog_id: str, file_ids: list[int]) -> None:
     for file_id in dict.fromkeys(file_ids):
         stmt = _insert_ignore(conn, file_grants).values(file_id=file_id, dialog_id=dialog_id)

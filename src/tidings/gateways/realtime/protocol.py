@@ -45,6 +45,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tidings.text import has_unstorable_text
+
 #: Largest client frame, in UTF-8 bytes; bigger ones are answered with an error.
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REF_CHARS = 64
@@ -168,6 +170,8 @@ def parse_command(frame: str | bytes) -> Command:
         raise ProtocolError("bad_json", "a frame is one JSON object") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_frame", "a frame is one JSON object")
+    if has_unstorable_text(data):
+        raise ProtocolError("bad_frame", "text may not contain NUL or lone surrogates")
     ref = _read_ref(data)
     kind = data.get("type")
     parser = _PARSERS.get(kind) if isinstance(kind, str) else None

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from tidings.core.errors import DomainError, RateLimited
 from tidings.gateways.rest import dialogs, files, messages, sessions, social, users
 from tidings.gateways.rest.schemas import ErrorOut
+from tidings.http_middleware import BodyTooLarge
 
 log = logging.getLogger("tidings.rest")
 
@@ -60,6 +61,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, BodyTooLarge):
+            # FastAPI turns any error raised while reading a body into a 400; hand the
+            # body limit's signal back to BodyLimitMiddleware, which answers 413.
+            raise exc.__cause__
         codes = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
         code = codes.get(exc.status_code, "http_error")
         response = error_response(exc.status_code, code, str(exc.detail))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tidings.core.errors import Unauthenticated
@@ -39,3 +39,6 @@ async def get_optional_actor(
 CoreDep = Annotated[Core, Depends(get_core)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
+
+#: User ids are 32-bit: larger path values are a 400, not a database overflow.
+UserIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]

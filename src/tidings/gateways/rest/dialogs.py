@@ -28,7 +28,7 @@ async def list_dialogs(
     actor: ActorDep,
     core: CoreDep,
     type: Annotated[str | None, Query(description="Comma-separated dialog types")] = None,
-    updated_after: Annotated[int | None, Query(ge=0, description="Unix ms")] = None,
+    updated_after: Annotated[int | None, Query(ge=0, le=2**62, description="Unix ms")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> DialogList:

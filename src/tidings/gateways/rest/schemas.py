@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tidings.core.models import Contact, Dialog, Message, User
+from tidings.text import has_unstorable_text
 
 UserId = Field(gt=0, le=2**31 - 1)
 
 
 class Body(BaseModel):
+    """Request bodies: unknown fields and unstorable text are refused (400)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if has_unstorable_text(data):
+            raise ValueError("text may not contain NUL characters or lone surrogates")
+        return data
 
 
 class LoginIn(Body):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from tidings.core.models import Contact, PrivacyItem, PrivacyList
-from tidings.gateways.rest.deps import ActorDep, CoreDep
+from tidings.gateways.rest.deps import ActorDep, CoreDep, UserIdPath
 from tidings.gateways.rest.schemas import (
     ActiveListIn,
     ContactIn,
@@ -30,20 +30,20 @@ async def request_contact(body: ContactIn, actor: ActorDep, core: CoreDep) -> Co
 
 
 @router.post("/contacts/{user_id}/confirm", response_model=Contact, tags=["contacts"])
-async def confirm_contact(user_id: int, actor: ActorDep, core: CoreDep) -> Contact:
+async def confirm_contact(user_id: UserIdPath, actor: ActorDep, core: CoreDep) -> Contact:
     return await core.contacts.confirm(actor, user_id)
 
 
 @router.post(
     "/contacts/{user_id}/reject", status_code=204, response_class=Response, tags=["contacts"]
 )
-async def reject_contact(user_id: int, actor: ActorDep, core: CoreDep) -> Response:
+async def reject_contact(user_id: UserIdPath, actor: ActorDep, core: CoreDep) -> Response:
     await core.contacts.reject(actor, user_id)
     return Response(status_code=204)
 
 
 @router.delete("/contacts/{user_id}", status_code=204, response_class=Response, tags=["contacts"])
-async def remove_contact(user_id: int, actor: ActorDep, core: CoreDep) -> Response:
+async def remove_contact(user_id: UserIdPath, actor: ActorDep, core: CoreDep) -> Response:
     await core.contacts.remove(actor, user_id)
     return Response(status_code=204)
 

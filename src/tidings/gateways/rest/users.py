@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from tidings.core.errors import Unauthenticated
 from tidings.core.models import Presence, User
-from tidings.gateways.rest.deps import ActorDep, CoreDep
+from tidings.gateways.rest.deps import ActorDep, CoreDep, UserIdPath
 from tidings.gateways.rest.schemas import SignupIn, UserList, UserUpdateIn
 from tidings.gateways.rest.validation import parse_int_list
 
@@ -69,10 +69,10 @@ async def list_users(
 
 
 @router.get("/users/{user_id}", response_model=User)
-async def get_user(user_id: int, actor: ActorDep, core: CoreDep) -> User:
+async def get_user(user_id: UserIdPath, actor: ActorDep, core: CoreDep) -> User:
     return await core.users.get_user(actor, user_id)
 
 
 @router.get("/users/{user_id}/presence", response_model=Presence)
-async def get_presence(user_id: int, actor: ActorDep, core: CoreDep) -> Presence:
+async def get_presence(user_id: UserIdPath, actor: ActorDep, core: CoreDep) -> Presence:
     return await core.presence.get_presence(actor, user_id)
