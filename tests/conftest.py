@@ -152,6 +152,7 @@ async def server(
         port=0,
         log_format="text",
         login_rate=10,
+        login_rate_per_address=10_000,
         max_upload_bytes=1 << 20,
         max_body_bytes=64 * 1024,
     )

@@ -53,7 +53,12 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "TIDINGS_LOGIN_RATE": (
         "login_rate",
         "10",
-        "Login attempts allowed per login name and per client address per minute.",
+        "Login attempts allowed per login name per minute.",
+    ),
+    "TIDINGS_LOGIN_RATE_PER_ADDRESS": (
+        "login_rate_per_address",
+        "100",
+        "Login attempts allowed per client address per minute (all logins together).",
     ),
     "TIDINGS_WS_SEND_QUEUE": (
         "ws_send_queue",
@@ -88,6 +93,7 @@ class Settings:
     max_upload_bytes: int = 52428800
     max_contacts: int = 300
     login_rate: int = 10
+    login_rate_per_address: int = 100
     ws_send_queue: int = 1000
     presence_timeout: int = 90
     log_format: str = "json"

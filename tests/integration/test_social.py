@@ -252,3 +252,19 @@ async def test_replacing_the_active_list_updates_blocks(server) -> None:
         ],
     )
     assert (await bob_c.send_message(dialog["id"], "still free"))["seq"] == 2
+
+
+async def test_non_mutual_block_still_lets_the_blocker_write(server) -> None:
+    """A deny rule with ``mutual: false`` refuses the blocked user only, not the blocker."""
+    app, _alice, alice_c = await server.new_client()
+    _, bob, bob_c = await server.new_client(app)
+    dialog = await alice_c.create_dialog("private", [bob.id])
+    await alice_c.put_privacy_list(
+        "one-way", [{"user_id": bob.id, "action": "deny", "mutual": False}]
+    )
+    await alice_c.set_active_privacy_list("one-way")
+    sent = await alice_c.send_message(dialog["id"], "I can still write to you")
+    assert sent["id"] in [m["id"] for m in (await bob_c.history(dialog["id"]))["items"]]
+    with pytest.raises(ApiError) as refused:
+        await bob_c.send_message(dialog["id"], "but you cannot answer")
+    assert refused.value.status == 403 and refused.value.code == "blocked"

@@ -29,7 +29,7 @@ class AuthService:
     def __init__(self, core: Core) -> None:
         self.core = core
         self._by_login = SlidingWindow(core.settings.login_rate)
-        self._by_address = SlidingWindow(core.settings.login_rate * 5)
+        self._by_address = SlidingWindow(core.settings.login_rate_per_address)
 
     async def login(
         self, app_id: int, login: str, password: str, *, client_address: str = ""

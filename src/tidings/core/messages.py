@@ -154,7 +154,9 @@ class MessageService:
         if dialog.type == "private":
             if blockers:
                 raise Blocked("the recipient does not accept messages from you")
-            if others and await social_store.blockers_among(conn, others[0], [actor.user_id]):
+            if others and await social_store.blockers_among(
+                conn, others[0], [actor.user_id], mutual_only=True
+            ):
                 raise Blocked("you have blocked this user; unblock them to write")
         return [u for u in member_ids if u not in blockers]
 

@@ -51,12 +51,12 @@ def _check_name(name: Any) -> str:
     return name
 
 
-def blocked_ids(items: list[PrivacyItem]) -> list[int]:
-    """The first rule for a user wins, as in XEP-0016."""
-    decided: dict[int, str] = {}
+def blocked_users(items: list[PrivacyItem]) -> list[tuple[int, bool]]:
+    """(user id, mutual) for every denied user; the first rule for a user wins (XEP-0016)."""
+    decided: dict[int, PrivacyItem] = {}
     for item in items:
-        decided.setdefault(item.user_id, item.action)
-    return sorted(u for u, action in decided.items() if action == "deny")
+        decided.setdefault(item.user_id, item)
+    return sorted((u, i.mutual) for u, i in decided.items() if i.action == "deny")
 
 
 class PrivacyService:
@@ -120,4 +120,4 @@ class PrivacyService:
     async def _sync_blocks(
         self, conn: AsyncConnection, actor: Actor, items: list[PrivacyItem]
     ) -> None:
-        await store.replace_blocks(conn, actor.app_id, actor.user_id, blocked_ids(items))
+        await store.replace_blocks(conn, actor.app_id, actor.user_id, blocked_users(items))

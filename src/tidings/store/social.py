@@ -120,21 +120,29 @@ async def set_active_privacy_list(conn: AsyncConnection, user_id: int, name: str
 
 
 async def replace_blocks(
-    conn: AsyncConnection, app_id: int, blocker_id: int, blocked_ids: list[int]
+    conn: AsyncConnection, app_id: int, blocker_id: int, blocked: list[tuple[int, bool]]
 ) -> None:
+    """Replace who ``blocker_id`` blocks: (user id, mutual) pairs."""
     await conn.execute(delete(blocks).where(blocks.c.blocker_id == blocker_id))
-    if blocked_ids:
+    if blocked:
         await conn.execute(
             insert(blocks),
-            [{"blocker_id": blocker_id, "blocked_id": b, "app_id": app_id} for b in blocked_ids],
+            [
+                {"blocker_id": blocker_id, "blocked_id": b, "app_id": app_id, "mutual": mutual}
+                for b, mutual in blocked
+            ],
         )
 
 
-async def blockers_among(conn: AsyncConnection, sender_id: int, candidates: list[int]) -> set[int]:
+async def blockers_among(
+    conn: AsyncConnection, sender_id: int, candidates: list[int], *, mutual_only: bool = False
+) -> set[int]:
     """Which of ``candidates`` block ``sender_id`` (one indexed lookup)."""
     if not candidates:
         return set()
     query = select(blocks.c.blocker_id).where(blocks.c.blocked_id == sender_id)
+    if mutual_only:
+        query = query.where(blocks.c.mutual.is_(True))
     if len(candidates) <= 500:
         query = query.where(blocks.c.blocker_id.in_(candidates))
     wanted = set(candidates)

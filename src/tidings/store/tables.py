@@ -181,6 +181,8 @@ blocks = Table(
     Column("blocker_id", Integer, primary_key=True),
     Column("blocked_id", Integer, primary_key=True),
     Column("app_id", Integer, nullable=False),
+    #: Mutual: the blocker may not write to the blocked user either.
+    Column("mutual", Boolean, nullable=False, default=True),
     Index("ix_blocks_blocked", "blocked_id", "blocker_id"),
 )
 

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("blocker_id", sa.Integer(), nullable=False),
         sa.Column("blocked_id", sa.Integer(), nullable=False),
         sa.Column("app_id", sa.Integer(), nullable=False),
+        sa.Column("mutual", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("blocker_id", "blocked_id", name=op.f("pk_blocks")),
     )
     with op.batch_alter_table("blocks", schema=None) as batch_op:
