@@ -25,11 +25,11 @@ run: install migrate
 	$(BIN)/tidings serve
 
 test: install-test
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 
 lint: install-test
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests
 
 # Build and tool caches only: the virtualenv and var/ (your data) stay.
