@@ -35,6 +35,9 @@ async def run(pairs: int, messages: int, database_url: str | None) -> dict[str, 
         server = await ServerProcess(env).start()
         try:
             return await _drive(server.url, env, app["app_id"], pairs, messages)
+        except Exception:
+            print("".join(server.output[-60:]), file=sys.stderr)
+            raise
         finally:
             await server.stop()
 

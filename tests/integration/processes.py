@@ -42,6 +42,7 @@ class ServerProcess:
         self.extra = extra
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
+        self.output: list[str] = []
 
     async def start(self, timeout: float = 30) -> ServerProcess:  # noqa: ASYNC109
         self.proc = await asyncio.create_subprocess_exec(
@@ -74,9 +75,11 @@ class ServerProcess:
         return self
 
     async def _drain(self) -> None:
+        """Keep reading so the server never blocks on a full pipe; keep the tail for errors."""
         assert self.proc is not None and self.proc.stdout is not None
-        while await self.proc.stdout.readline():
-            pass
+        while line := await self.proc.stdout.readline():
+            self.output.append(line.decode(errors="replace"))
+            del self.output[:-200]
 
     async def stop(self) -> int:
         if self.proc is None or self.proc.returncode is not None:

@@ -1,0 +1,68 @@
+"""The house rules of ARCHITECTURE.md and STYLE.md, checked on the import graph.
+
+- The core knows no wire format: ``tidings.core`` imports no web framework, no
+  gateway, no console.
+- Gateways translate and the core decides: a gateway never imports ``store`` or
+  another gateway.
+- Sans-I/O protocol modules import only the standard library and pure helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "tidings"
+WIRE = ("fastapi", "starlette", "uvicorn", "websockets", "httpx", "xml", "lxml", "defusedxml")
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((SRC / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules("core"), ids=lambda p: p.name)
+def test_core_imports_no_wire_format_and_no_gateway(path: Path) -> None:
+    bad = {
+        name
+        for name in imports_of(path)
+        if name.split(".")[0] in WIRE
+        or name.startswith(("tidings.gateways", "tidings.console", "tidings.server"))
+    }
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", modules("gateways"), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_gateways_do_not_reach_the_store_or_each_other(path: Path) -> None:
+    own = path.relative_to(SRC / "gateways").parts[0]
+    bad = set()
+    for name in imports_of(path):
+        if name.startswith("tidings.store"):
+            bad.add(name)
+        if name.startswith("tidings.gateways.") and name.split(".")[2] != own:
+            bad.add(name)
+    assert not bad, f"{path} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    "path", [SRC / "gateways" / "realtime" / "protocol.py", SRC / "text.py"], ids=lambda p: p.name
+)
+def test_protocol_modules_are_pure(path: Path) -> None:
+    allowed_prefixes = ("tidings.text",)
+    for name in imports_of(path):
+        root = name.split(".")[0]
+        assert root != "asyncio" and root not in WIRE, f"{path.name} imports {name}"
+        if root == "tidings":
+            assert name.startswith(allowed_prefixes), f"{path.name} imports {name}"
