@@ -29,11 +29,11 @@ async def load_dialog(
 ) -> tuple[Any, Any]:
     """The dialog and the actor's membership row (None for a visible non-member)."""
     check_dialog_id(dialog_id)
-    getter = store.get_dialog_for_update if lock else store.get_dialog
-    dialog = await getter(conn, actor.app_id, dialog_id)
+    dialog, member = await store.get_dialog_with_member(
+        conn, actor.app_id, dialog_id, actor.user_id, lock=lock
+    )
     if dialog is None:
         raise NotFound(f"no dialog {dialog_id}", code="dialog_not_found")
-    member = await store.get_member(conn, dialog_id, actor.user_id)
     if member is None and dialog.type != "public":
         raise NotFound(f"no dialog {dialog_id}", code="dialog_not_found")
     return dialog, member

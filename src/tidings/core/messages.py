@@ -16,7 +16,6 @@ from tidings.core.models import Actor, HistoryFilter, HistoryPage, Message
 from tidings.store import dialogs as dialogs_store
 from tidings.store import files as files_store
 from tidings.store import messages as store
-from tidings.store import social as social_store
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -68,7 +67,7 @@ class MessageService:
         try:
             async with self.core.db.transaction() as conn:
                 dialog, member = await access.load_membership(conn, actor, dialog_id)
-                recipients = await self._recipients(conn, actor, dialog, member)
+                recipients, some_hidden = await self._recipients(conn, actor, dialog, member)
                 attachments = await self._resolve_attachments(conn, actor, attachments)
                 message = Message(
                     id=message_id,
@@ -85,7 +84,7 @@ class MessageService:
                     self_destroy_after=self_destroy_after,
                 )
                 if not message.ephemeral:
-                    message = await self._store(conn, actor, dialog, message)
+                    message = await self._store(conn, actor, dialog, message, some_hidden)
         except IntegrityError:
             # A concurrent retry with the same id stored it first.
             existing = await self._existing(actor, dialog_id, message_id)
@@ -142,23 +141,21 @@ class MessageService:
 
     async def _recipients(
         self, conn: AsyncConnection, actor: Actor, dialog: Any, member: Any
-    ) -> list[int]:
-        """Who hears it live; refuses a blocked sender of a 1-1 message."""
+    ) -> tuple[list[int], bool]:
+        """Who hears it live, and whether some member had hidden the dialog. Refuses a
+        blocked sender of a 1-1 message; in groups, blockers just do not hear it."""
         if dialog.type == "broadcast" and member.role not in access.MANAGERS:
             raise Forbidden("only the owner or admins post in a broadcast dialog")
         if dialog.type == "broadcast":
-            return []
-        member_ids = await dialogs_store.list_member_ids(conn, dialog.id)
-        others = [u for u in member_ids if u != actor.user_id]
-        blockers = await social_store.blockers_among(conn, actor.user_id, others)
+            return [], False
+        members = await dialogs_store.list_recipients(conn, dialog.id, actor.user_id)
         if dialog.type == "private":
-            if blockers:
+            if any(m.blocks_sender for m in members):
                 raise Blocked("the recipient does not accept messages from you")
-            if others and await social_store.blockers_among(
-                conn, others[0], [actor.user_id], mutual_only=True
-            ):
+            if any(m.blocked_by_sender for m in members):
                 raise Blocked("you have blocked this user; unblock them to write")
-        return [u for u in member_ids if u not in blockers]
+        recipients = [m.user_id for m in members if not m.blocks_sender]
+        return recipients, any(m.hidden for m in members)
 
     async def _resolve_attachments(
         self, conn: AsyncConnection, actor: Actor, attachments: list[dict[str, Any]]
@@ -185,7 +182,7 @@ class MessageService:
         return out
 
     async def _store(
-        self, conn: AsyncConnection, actor: Actor, dialog: Any, message: Message
+        self, conn: AsyncConnection, actor: Actor, dialog: Any, message: Message, unhide: bool
     ) -> Message:
         preview = message.body[:PREVIEW_CHARS] if message.body else "[attachment]"
         seq = await store.next_seq(
@@ -211,10 +208,10 @@ class MessageService:
             edited=False,
             deleted=False,
         )
-        if dialog.type == "private":
-            await dialogs_store.unhide_members(conn, dialog.id)
-        # The sender has read what they wrote.
-        await dialogs_store.advance_marker(conn, dialog.id, actor.user_id, "read_seq", seq)
+        # The sender has read what they wrote; a hidden private dialog comes back.
+        await dialogs_store.record_sent(
+            conn, dialog.id, actor.user_id, seq, unhide=unhide and dialog.type == "private"
+        )
         if message.attachments:
             uids = [a["file_id"] for a in message.attachments]
             await store.grant_files(conn, dialog.id, await files_store.file_ids(conn, uids))

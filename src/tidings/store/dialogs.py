@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.store.tables import dialog_members, dialogs, messages, pinned_messages, users
+from tidings.store.tables import blocks, dialog_members, dialogs, messages, pinned_messages, users
 
 
 async def insert_dialog(conn: AsyncConnection, **values: Any) -> None:
@@ -21,12 +22,57 @@ async def get_dialog(conn: AsyncConnection, app_id: int, dialog_id: str) -> Any:
     return (await conn.execute(query)).first()
 
 
-async def get_dialog_for_update(conn: AsyncConnection, app_id: int, dialog_id: str) -> Any:
-    """The dialog row, locked on PostgreSQL so concurrent changes queue behind us."""
-    query = select(dialogs).where(dialogs.c.id == dialog_id, dialogs.c.app_id == app_id)
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return (await conn.execute(query)).first()
+_MEMBER_COLUMNS = ("role", "read_seq", "delivered_seq", "cleared_seq", "hidden", "muted")
+
+
+async def get_dialog_with_member(
+    conn: AsyncConnection, app_id: int, dialog_id: str, user_id: int, *, lock: bool = False
+) -> tuple[Any, Any]:
+    """The dialog and one user's membership (None if not a member), in one query.
+
+    With ``lock`` the dialog row is locked on PostgreSQL so concurrent changes queue.
+    """
+    member_columns = [dialog_members.c[c].label(f"member_{c}") for c in _MEMBER_COLUMNS]
+    query = (
+        select(dialogs, dialog_members.c.user_id.label("member_user_id"), *member_columns)
+        .outerjoin(
+            dialog_members,
+            and_(dialog_members.c.dialog_id == dialogs.c.id, dialog_members.c.user_id == user_id),
+        )
+        .where(dialogs.c.id == dialog_id, dialogs.c.app_id == app_id)
+    )
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update(of=dialogs)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None, None
+    if row.member_user_id is None:
+        return row, None
+    member = Member(row.member_user_id, *(getattr(row, f"member_{c}") for c in _MEMBER_COLUMNS))
+    return row, member
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One user's membership of a dialog."""
+
+    user_id: int
+    role: str
+    read_seq: int
+    delivered_seq: int
+    cleared_seq: int
+    hidden: bool
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A member as a message's sender sees them: hidden, and blocking either way."""
+
+    user_id: int
+    hidden: bool
+    blocks_sender: bool
+    blocked_by_sender: bool
 
 
 async def find_private_dialog(conn: AsyncConnection, app_id: int, private_key: str) -> Any:
@@ -72,11 +118,73 @@ async def insert_members(
         await conn.execute(insert(dialog_members), rows)
 
 
-async def get_member(conn: AsyncConnection, dialog_id: str, user_id: int) -> Any:
+async def get_member(conn: AsyncConnection, dialog_id: str, user_id: int) -> Member | None:
     query = select(dialog_members).where(
         dialog_members.c.dialog_id == dialog_id, dialog_members.c.user_id == user_id
     )
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return Member(row.user_id, *(getattr(row, c) for c in _MEMBER_COLUMNS))
+
+
+async def list_recipients(conn: AsyncConnection, dialog_id: str, sender_id: int) -> list[Recipient]:
+    """Every member with the block flags a send needs, in one indexed query.
+
+    ``blocks_sender``: their active privacy list denies the sender.
+    ``blocked_by_sender``: the sender mutually blocks them.
+    """
+    theirs = blocks.alias("theirs")
+    mine = blocks.alias("mine")
+    query = (
+        select(
+            dialog_members.c.user_id,
+            dialog_members.c.hidden,
+            theirs.c.blocker_id.is_not(None).label("blocks_sender"),
+            mine.c.blocked_id.is_not(None).label("blocked_by_sender"),
+        )
+        .select_from(
+            dialog_members.outerjoin(
+                theirs,
+                and_(
+                    theirs.c.blocker_id == dialog_members.c.user_id,
+                    theirs.c.blocked_id == sender_id,
+                ),
+            ).outerjoin(
+                mine,
+                and_(
+                    mine.c.blocker_id == sender_id,
+                    mine.c.blocked_id == dialog_members.c.user_id,
+                    mine.c.mutual.is_(True),
+                ),
+            )
+        )
+        .where(dialog_members.c.dialog_id == dialog_id)
+    )
+    return [
+        Recipient(r.user_id, bool(r.hidden), bool(r.blocks_sender), bool(r.blocked_by_sender))
+        for r in await conn.execute(query)
+    ]
+
+
+async def record_sent(
+    conn: AsyncConnection, dialog_id: str, sender_id: int, seq: int, *, unhide: bool
+) -> None:
+    """After a send: the sender has read and received up to ``seq``; with ``unhide`` a
+    dialog that members had hidden comes back for them. One statement."""
+    is_sender = dialog_members.c.user_id == sender_id
+    condition = or_(is_sender, dialog_members.c.hidden.is_(True)) if unhide else is_sender
+    values: dict[str, Any] = {
+        "read_seq": case((is_sender, seq), else_=dialog_members.c.read_seq),
+        "delivered_seq": case((is_sender, seq), else_=dialog_members.c.delivered_seq),
+    }
+    if unhide:
+        values["hidden"] = False
+    await conn.execute(
+        update(dialog_members)
+        .where(dialog_members.c.dialog_id == dialog_id, condition)
+        .values(**values)
+    )
 
 
 async def list_members(conn: AsyncConnection, dialog_id: str) -> list[Any]:
@@ -133,14 +241,6 @@ async def delete_members(conn: AsyncConnection, dialog_id: str, user_ids: Iterab
             dialog_members.c.dialog_id == dialog_id,
             dialog_members.c.user_id.in_(list(user_ids)),
         )
-    )
-
-
-async def unhide_members(conn: AsyncConnection, dialog_id: str) -> None:
-    await conn.execute(
-        update(dialog_members)
-        .where(dialog_members.c.dialog_id == dialog_id, dialog_members.c.hidden.is_(True))
-        .values(hidden=False)
     )
 
 
@@ -276,15 +376,3 @@ async def broadcast_dialog_ids(conn: AsyncConnection, app_id: int) -> list[str]:
         dialogs.c.app_id == app_id, dialogs.c.type == "broadcast"
     )
     return [r[0] for r in await conn.execute(query)]
-
-
-async def shared_dialog_exists(conn: AsyncConnection, user_a: int, user_b: int) -> bool:
-    a = dialog_members.alias("a")
-    b = dialog_members.alias("b")
-    query = (
-        select(a.c.dialog_id)
-        .select_from(a.join(b, a.c.dialog_id == b.c.dialog_id))
-        .where(a.c.user_id == user_a, b.c.user_id == user_b)
-        .limit(1)
-    )
-    return (await conn.execute(query)).first() is not None

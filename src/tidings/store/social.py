@@ -134,21 +134,6 @@ async def replace_blocks(
         )
 
 
-async def blockers_among(
-    conn: AsyncConnection, sender_id: int, candidates: list[int], *, mutual_only: bool = False
-) -> set[int]:
-    """Which of ``candidates`` block ``sender_id`` (one indexed lookup)."""
-    if not candidates:
-        return set()
-    query = select(blocks.c.blocker_id).where(blocks.c.blocked_id == sender_id)
-    if mutual_only:
-        query = query.where(blocks.c.mutual.is_(True))
-    if len(candidates) <= 500:
-        query = query.where(blocks.c.blocker_id.in_(candidates))
-    wanted = set(candidates)
-    return {r[0] for r in await conn.execute(query) if r[0] in wanted}
-
-
 async def insert_connection(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(connections).values(**values))
 
