@@ -20,9 +20,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def migrate(db: Database, revision: str = "head") -> None:
-    """Upgrade to ``revision``; safe to run on every start and from several nodes
-    (PostgreSQL serialises concurrent runs on the alembic_version row lock)."""
+async def migrate(db: Database, revision: str = "heads") -> None:
+    """Upgrade to ``revision`` (every head: features add their tables on branches of
+    their own); safe on every start and from several nodes, which queue on an
+    advisory lock on PostgreSQL."""
 
     def upgrade(sync_conn: Connection) -> None:
         command.upgrade(alembic_config(sync_conn), revision)
