@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Set to 1 once a browser test exists (the agent console).
+NEEDS_CHROMIUM ?= 0
 
-.PHONY: venv install install-test migrate run test lint clean
+.PHONY: venv install install-test test-deps migrate run test lint clean
 
 venv: $(BIN)/python
 
@@ -24,7 +26,10 @@ migrate: install
 run: install migrate
 	$(BIN)/tidings serve
 
-test: install-test
+test-deps:
+	TIDINGS_NEEDS_CHROMIUM=$(NEEDS_CHROMIUM) scripts/install-test-deps.sh
+
+test: install-test test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 
