@@ -119,7 +119,8 @@ async def list_history(
     conditions = [
         messages.c.dialog_id == dialog_id,
         messages.c.deleted.is_(False),
-        messages.c.seq > floor_seq,
+        # One lower bound, not two: SQLite's planner ranges on only one of them.
+        messages.c.seq > max(floor_seq, f.after_seq or 0),
         ~exists().where(
             and_(
                 hidden_messages.c.user_id == viewer_id,
@@ -127,8 +128,6 @@ async def list_history(
             )
         ),
     ]
-    if f.after_seq is not None:
-        conditions.append(messages.c.seq > f.after_seq)
     if f.before_seq is not None:
         conditions.append(messages.c.seq < f.before_seq)
     if f.since_ms is not None:
