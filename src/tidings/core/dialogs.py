@@ -177,6 +177,8 @@ class DialogService:
         """Create a dialog; a private one that exists already is found again, not doubled."""
         if type not in DIALOG_TYPES:
             raise InvalidInput(f"type must be one of {', '.join(DIALOG_TYPES)}", field="type")
+        if type == "support":
+            raise InvalidInput("support dialogs are opened through the service desk", field="type")
         others = [u for u in access.check_ids(occupant_ids, "occupant_ids") if u != actor.user_id]
         name = _text(name, "name", 200)
         description = _text(description, "description", 2000)
@@ -382,7 +384,7 @@ class DialogService:
         remove: list[int],
         now: int,
     ) -> None:
-        if row.type in ("private", "broadcast"):
+        if row.type in ("private", "broadcast", "support"):
             raise Forbidden(f"the occupants of a {row.type} dialog cannot be changed")
         current = {uid: role for uid, role in (await store.member_map(conn, [row.id]))[row.id]}
         if add:
@@ -474,12 +476,14 @@ class DialogService:
                 if row.type != "private":
                     access.require_owner(row, member, "delete it for everyone")
                 await store.delete_dialog(conn, dialog_id)
-            elif row.type in ("private", "broadcast") or (
+            elif row.type in ("private", "broadcast", "support") or (
                 row.type == "group" and member.role == "owner" and len(member_ids) == 1
             ):
                 await store.update_member(
                     conn, dialog_id, actor.user_id, hidden=True, cleared_seq=row.last_seq
                 )
+                # What was cleared is read: keeps read_seq >= cleared_seq for unread counts.
+                await store.advance_marker(conn, dialog_id, actor.user_id, "read_seq", row.last_seq)
                 member_ids = [actor.user_id]
             else:
                 if member.role == "owner":

@@ -346,25 +346,26 @@ async def unread_counts(
     tail, not of its history.
     """
     dm = dialog_members
-    conditions = [
-        dm.c.user_id == user_id,
-        dm.c.hidden.is_(False),
-        messages.c.seq > dm.c.read_seq,
-        messages.c.seq > dm.c.cleared_seq,
-        messages.c.sender_id != user_id,
-        messages.c.deleted.is_(False),
-    ]
+    # A correlated count per dialog: the planner must range-scan (dialog_id, seq)
+    # from the member's own marker, instead of joining whole histories.
+    # read_seq >= cleared_seq always holds (hiding a dialog also reads it).
+    unread = (
+        select(func.count())
+        .where(
+            messages.c.dialog_id == dm.c.dialog_id,
+            messages.c.seq > dm.c.read_seq,
+            messages.c.sender_id != user_id,
+            messages.c.deleted.is_(False),
+        )
+        .scalar_subquery()
+    )
+    conditions = [dm.c.user_id == user_id, dm.c.hidden.is_(False)]
     if dialog_ids is not None:
         if not dialog_ids:
             return {}
         conditions.append(dm.c.dialog_id.in_(dialog_ids))
-    query = (
-        select(messages.c.dialog_id, func.count())
-        .select_from(dm.join(messages, messages.c.dialog_id == dm.c.dialog_id))
-        .where(*conditions)
-        .group_by(messages.c.dialog_id)
-    )
-    return {row[0]: int(row[1]) for row in await conn.execute(query)}
+    query = select(dm.c.dialog_id, unread).where(*conditions)
+    return {row[0]: int(row[1]) for row in await conn.execute(query) if row[1]}
 
 
 async def app_user_ids(conn: AsyncConnection, app_id: int) -> list[int]:
