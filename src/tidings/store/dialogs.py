@@ -337,6 +337,10 @@ async def unpin_messages(conn: AsyncConnection, dialog_id: str, message_ids: lis
     )
 
 
+#: Unread counts saturate here per dialog: past it, a client shows "10000+".
+UNREAD_CAP = 10_000
+
+
 async def unread_counts(
     conn: AsyncConnection, user_id: int, dialog_ids: list[str] | None = None
 ) -> dict[str, int]:
@@ -346,19 +350,24 @@ async def unread_counts(
     tail, not of its history.
     """
     dm = dialog_members
-    # A correlated count per dialog: the planner must range-scan (dialog_id, seq)
-    # from the member's own marker, instead of joining whole histories.
-    # read_seq >= cleared_seq always holds (hiding a dialog also reads it).
-    unread = (
-        select(func.count())
+    # A correlated, capped count per dialog, walking (dialog_id, seq) upwards from the
+    # member's own marker: ORDER BY + LIMIT keeps every planner on that index (without
+    # them PostgreSQL may scan a big dialog whole). read_seq >= cleared_seq always
+    # holds (hiding a dialog also reads it), so one bound suffices.
+    tail = (
+        select(messages.c.seq)
         .where(
             messages.c.dialog_id == dm.c.dialog_id,
             messages.c.seq > dm.c.read_seq,
             messages.c.sender_id != user_id,
             messages.c.deleted.is_(False),
         )
-        .scalar_subquery()
+        .order_by(messages.c.seq)
+        .limit(UNREAD_CAP)
+        .correlate(dm)
+        .subquery()
     )
+    unread = select(func.count()).select_from(tail).scalar_subquery()
     conditions = [dm.c.user_id == user_id, dm.c.hidden.is_(False)]
     if dialog_ids is not None:
         if not dialog_ids:
