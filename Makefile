@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Set to 1 once a browser test exists (the agent console).
-NEEDS_CHROMIUM ?= 0
+NEEDS_CHROMIUM ?= 1
 
 .PHONY: venv install install-test test-deps migrate run test lint clean
 

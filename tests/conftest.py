@@ -44,6 +44,8 @@ class TestServer:
     core: Core
     settings: Settings
     clients: list[TidingsClient] = field(default_factory=list)
+    #: The ASGI app, for tests that reach a gateway's state (e.g. drop XMPP sockets).
+    app: Any = None
 
     @property
     def ws_url(self) -> str:
@@ -125,7 +127,7 @@ async def start_server(settings: Settings, backend: str) -> tuple[TestServer, An
         raise RuntimeError("test server did not start") from (
             task.exception() if task.done() else None
         )
-    running = TestServer(f"http://127.0.0.1:{port}", backend, app.state.core, settings)
+    running = TestServer(f"http://127.0.0.1:{port}", backend, app.state.core, settings, app=app)
 
     async def stop() -> None:
         for client in running.clients:
@@ -155,6 +157,11 @@ async def server(
         login_rate_per_address=10_000,
         max_upload_bytes=1 << 20,
         max_body_bytes=64 * 1024,
+        xmpp_port=0,  # XMPP tests start their own listener (start_xmpp_listener)
+        # Delivery: webhooks to 127.0.0.1 receivers, quick polls and retries.
+        webhook_allow_private=True,
+        delivery_poll_ms=50,
+        delivery_retry_base_ms=50,
     )
     running, stop = await start_server(settings, request.param)
     yield running

@@ -117,8 +117,14 @@ def cmd_app_create(args: argparse.Namespace) -> int:
 
 def cmd_app_update(args: argparse.Namespace) -> int:
     async def action(core: Any) -> Any:
+        # Service-desk settings (docs/servicedesk.md) are merged into the app's config.
+        desk = {
+            key: getattr(args, key)
+            for key in ("welcome_message", "chat_title", "agent_name", "agent_avatar_id")
+            if getattr(args, key, None) is not None
+        }
         return await core.apps.update_app(
-            args.app_id, auth_url=args.auth_url, webhook_url=args.webhook_url
+            args.app_id, auth_url=args.auth_url, webhook_url=args.webhook_url, config=desk or None
         )
 
     _print(_app_json(asyncio.run(_with_core(_settings(args), action))), args.json)
@@ -189,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("app_id", type=int)
     update.add_argument("--auth-url", help="external authorization URL ('' clears)")
     update.add_argument("--webhook-url", help="new-reply webhook URL ('' clears)")
+    update.add_argument("--welcome-message", help="service desk: first message users see")
+    update.add_argument("--chat-title", help="service desk: chat window title")
+    update.add_argument("--agent-name", help="service desk: default support agent name")
+    update.add_argument("--agent-avatar-id", type=int, help="service desk: avatar file id")
     update.set_defaults(func=cmd_app_update)
     app.add_parser("list", parents=[common, as_json], help="list apps").set_defaults(
         func=cmd_app_list

@@ -12,7 +12,12 @@ from tidings.observability import HTTP_LATENCY, HTTP_REQUESTS
 from tidings.text import has_unstorable_text
 
 #: Paths that stream their own, larger, bodies and enforce their own limit.
-UNLIMITED_BODY_PATHS = ("/api/v1/files",)
+UNLIMITED_BODY_PATHS = (
+    "/api/v1/files",
+    "/connectycube/blobs/upload",
+    "/servicedeskapi/v1/uploadfile",
+    "/console/upload",
+)
 
 
 class StorableInputMiddleware:

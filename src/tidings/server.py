@@ -21,10 +21,20 @@ from fastapi.responses import JSONResponse, Response
 
 from tidings import __version__
 from tidings.bus import create_bus
+from tidings.console import install_console
 from tidings.core.hub import Core
+from tidings.delivery import DeliveryWorkers
 from tidings.files import LocalFileStorage
+from tidings.gateways.bayeux import BayeuxGateway
+from tidings.gateways.bayeux import build_routes as bayeux_routes
+from tidings.gateways.connectycube import build_connectycube_app
+from tidings.gateways.gms import GmsGateway
+from tidings.gateways.gms import build_routes as gms_routes
 from tidings.gateways.realtime import RealtimeGateway
 from tidings.gateways.rest import build_router, install_error_handlers
+from tidings.gateways.servicedesk import DeskPathMiddleware
+from tidings.gateways.servicedesk import router as servicedesk_router
+from tidings.gateways.xmpp import XmppGateway, handle_websocket, start_xmpp_listener
 from tidings.http_middleware import BodyLimitMiddleware, MetricsMiddleware, StorableInputMiddleware
 from tidings.observability import configure_logging, render_metrics
 from tidings.settings import Settings
@@ -47,6 +57,23 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         core = Core(settings, db, bus, LocalFileStorage(settings.files_dir))
         realtime = RealtimeGateway(core)
         await realtime.start()
+        xmpp = XmppGateway(core)
+        await xmpp.start()
+        app.state.xmpp = xmpp
+        xmpp_server = None
+        if settings.xmpp_port != 0:
+            xmpp_server, xmpp_port = await start_xmpp_listener(
+                core, settings.host, settings.xmpp_port, xmpp
+            )
+            log.info("xmpp listening", extra={"port": xmpp_port})
+        bayeux = BayeuxGateway(core)
+        await bayeux.start()
+        app.state.bayeux = bayeux
+        gms = GmsGateway(core, bayeux)
+        await gms.start()
+        delivery = DeliveryWorkers(core)
+        await delivery.start()
+        app.state.delivery = delivery
         app.state.core = core
         app.state.realtime = realtime
         log.info(
@@ -55,7 +82,13 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            if xmpp_server is not None:
+                xmpp_server.close()
+            await xmpp.stop()
             await realtime.stop()
+            await delivery.stop()
+            await gms.stop()
+            await bayeux.stop()
             await bus.close()
             await db.close()
 
@@ -67,6 +100,15 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(build_router())
+    app.include_router(servicedesk_router)
+    install_console(app)
+    app.mount("/connectycube", build_connectycube_app(lambda: app.state.core))
+    app.router.routes.extend(bayeux_routes("/genesys/cometd", lambda: app.state.bayeux))
+    app.router.routes.extend(gms_routes(lambda: app.state.core))
+
+    @app.websocket("/xmpp-websocket")
+    async def xmpp_socket(websocket: WebSocket) -> None:
+        await handle_websocket(websocket.app.state.xmpp, websocket)
 
     @app.websocket("/api/v1/ws")
     async def realtime_socket(websocket: WebSocket) -> None:
@@ -90,6 +132,7 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(StorableInputMiddleware)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(DeskPathMiddleware)  # outermost: SDK paths are case-insensitive
     return app
 
 

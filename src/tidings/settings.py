@@ -32,6 +32,13 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "TIDINGS_PORT": ("port", "8080", "HTTP port (REST, WebSocket, console). 0 picks a free one."),
     "TIDINGS_XMPP_PORT": ("xmpp_port", "5222", "XMPP c2s port; 0 disables it."),
     "TIDINGS_XMPP_DOMAIN": ("xmpp_domain", "localhost", "XMPP domain used in every JID."),
+    "TIDINGS_XMPP_CERT": (
+        "xmpp_cert",
+        "",
+        "PEM certificate (chain) for XMPP STARTTLS. Empty: a self-signed one is generated "
+        "in the data folder (development only).",
+    ),
+    "TIDINGS_XMPP_KEY": ("xmpp_key", "", "PEM private key of `TIDINGS_XMPP_CERT`."),
     "TIDINGS_NODE_ID": ("node_id", "", "Name of this node in logs and presence. Empty: random."),
     "TIDINGS_SESSION_TTL": ("session_ttl", "86400", "Seconds a session token stays valid."),
     "TIDINGS_MAX_MESSAGE_LENGTH": (
@@ -70,6 +77,80 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
         "90",
         "Seconds after which a node that stopped refreshing its connections counts as gone.",
     ),
+    "TIDINGS_DELIVERY_WORKERS": (
+        "delivery_workers",
+        "1",
+        "Outbox delivery workers (push, webhooks) in this process; 0 runs none.",
+    ),
+    "TIDINGS_DELIVERY_MAX_ATTEMPTS": (
+        "delivery_max_attempts",
+        "12",
+        "Tries of one push or webhook before it is dead-lettered.",
+    ),
+    "TIDINGS_DELIVERY_RETRY_BASE_MS": (
+        "delivery_retry_base_ms",
+        "1000",
+        "First retry delay cap in ms; doubles per try (full jitter).",
+    ),
+    "TIDINGS_DELIVERY_RETRY_MAX_MS": (
+        "delivery_retry_max_ms",
+        "600000",
+        "Longest delay between two tries of one delivery, in ms.",
+    ),
+    "TIDINGS_DELIVERY_POLL_MS": (
+        "delivery_poll_ms",
+        "500",
+        "How often an idle worker looks for due deliveries, in ms.",
+    ),
+    "TIDINGS_DELIVERY_BATCH": (
+        "delivery_batch",
+        "100",
+        "Deliveries a worker claims (and holds in memory) at once.",
+    ),
+    "TIDINGS_DELIVERY_LEASE_MS": (
+        "delivery_lease_ms",
+        "60000",
+        "How long a claimed delivery stays claimed; a crashed worker's rows return after it.",
+    ),
+    "TIDINGS_DELIVERY_PER_DESTINATION": (
+        "delivery_per_destination",
+        "4",
+        "Concurrent requests to one destination (webhook origin or device token).",
+    ),
+    "TIDINGS_WEBHOOK_ALLOW_PRIVATE": (
+        "webhook_allow_private",
+        "0",
+        "1 lets webhooks reach private and loopback addresses (tests, trusted networks).",
+    ),
+    "TIDINGS_APNS_URL": (
+        "apns_url",
+        "https://api.push.apple.com",
+        "APNs provider API for production device tokens.",
+    ),
+    "TIDINGS_APNS_SANDBOX_URL": (
+        "apns_sandbox_url",
+        "https://api.sandbox.push.apple.com",
+        "APNs provider API for development device tokens.",
+    ),
+    "TIDINGS_APNS_KEY_PATH": ("apns_key_path", "", "APNs token-auth key (.p8). Empty: no APNs."),
+    "TIDINGS_APNS_KEY_ID": ("apns_key_id", "", "Key ID of the APNs .p8 key."),
+    "TIDINGS_APNS_TEAM_ID": ("apns_team_id", "", "Apple developer team ID (JWT issuer)."),
+    "TIDINGS_APNS_TOPIC": ("apns_topic", "", "Default apns-topic: the app's bundle ID."),
+    "TIDINGS_FCM_CREDENTIALS": (
+        "fcm_credentials",
+        "",
+        "Path to a Firebase service-account JSON file. Empty: no FCM.",
+    ),
+    "TIDINGS_FCM_URL": (
+        "fcm_url",
+        "https://fcm.googleapis.com",
+        "FCM HTTP v1 API root; messages go to `/v1/projects/{project}/messages:send`.",
+    ),
+    "TIDINGS_FCM_TOKEN_URI": (
+        "fcm_token_uri",
+        "",
+        "OAuth2 token endpoint. Empty: the service account's `token_uri`.",
+    ),
     "TIDINGS_LOG_FORMAT": ("log_format", "json", "`json` (one object per line) or `text`."),
     "TIDINGS_LOG_LEVEL": ("log_level", "INFO", "Python logging level."),
 }
@@ -86,6 +167,8 @@ class Settings:
     port: int = 8080
     xmpp_port: int = 5222
     xmpp_domain: str = "localhost"
+    xmpp_cert: str = ""
+    xmpp_key: str = ""
     node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     session_ttl: int = 86400
     max_message_length: int = 10000
@@ -96,6 +179,24 @@ class Settings:
     login_rate_per_address: int = 100
     ws_send_queue: int = 1000
     presence_timeout: int = 90
+    delivery_workers: int = 1
+    delivery_max_attempts: int = 12
+    delivery_retry_base_ms: int = 1000
+    delivery_retry_max_ms: int = 600000
+    delivery_poll_ms: int = 500
+    delivery_batch: int = 100
+    delivery_lease_ms: int = 60000
+    delivery_per_destination: int = 4
+    webhook_allow_private: bool = False
+    apns_url: str = "https://api.push.apple.com"
+    apns_sandbox_url: str = "https://api.sandbox.push.apple.com"
+    apns_key_path: str = ""
+    apns_key_id: str = ""
+    apns_team_id: str = ""
+    apns_topic: str = ""
+    fcm_credentials: str = ""
+    fcm_url: str = "https://fcm.googleapis.com"
+    fcm_token_uri: str = ""
     log_format: str = "json"
     log_level: str = "INFO"
 
@@ -131,6 +232,8 @@ class Settings:
 
 
 def _convert(raw: str, kind: object) -> object:
+    if kind in (bool, "bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
     if kind in (int, "int"):
         try:
             return int(raw)

@@ -60,6 +60,25 @@ class Core:
         self.privacy = PrivacyService(self)
         self.search = SearchService(self)
         self.files = FileService(self)
+        from tidings.core.devices import DeviceService
+        from tidings.core.push import PushService
+
+        self.devices = DeviceService(self)
+        self.push = PushService(self)
+        from tidings.core.desk_agents import AgentDesk
+        from tidings.core.desk_auth import DeskAuthService
+        from tidings.core.tickets import TicketService
+
+        self.tickets = TicketService(self)
+        self.desk_auth = DeskAuthService(self)
+        self.desk = AgentDesk(self)
+        from tidings.core.callbacks import CallbackService
+        from tidings.core.comet import CometService
+        from tidings.core.gms_chats import GmsChatService
+
+        self.comet = CometService(self)
+        self.callbacks = CallbackService(self)
+        self.gms_chats = GmsChatService(self)
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,24 @@ PREVIEW_CHARS = 200
 STATUS_LIST_MEMBERS = 200
 
 
+#: A fileless attachment (contact card, location) is at most this much JSON.
+MAX_INLINE_ATTACHMENT_BYTES = 2048
+
+
+def _is_inline(item: Any) -> bool:
+    """An attachment that names no file: a string ``type`` and only flat scalars."""
+    return (
+        isinstance(item, dict)
+        and "file_id" not in item
+        and isinstance(item.get("type"), str)
+        and all(
+            isinstance(k, str) and isinstance(v, str | int | float) and not isinstance(v, bool)
+            for k, v in item.items()
+        )
+        and len(json.dumps(item)) <= MAX_INLINE_ATTACHMENT_BYTES
+    )
+
+
 class MessageService:
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -44,6 +63,8 @@ class MessageService:
         attachments: list[dict[str, Any]] | None = None,
         params: dict[str, Any] | None = None,
         self_destroy_after: int | None = None,
+        on_stored: Callable[[AsyncConnection, Message], Awaitable[None]] | None = None,
+        silent: bool = False,
     ) -> Message:
         """Store and deliver a message. A client-chosen ``message_id`` makes retries
         safe: the same id from the same sender in the same dialog returns the stored
@@ -85,6 +106,14 @@ class MessageService:
                 )
                 if not message.ephemeral:
                     message = await self._store(conn, actor, dialog, message, some_hidden)
+                    # Pushes for offline recipients: queued iff the message is stored.
+                    await self.core.push.on_message(
+                        conn, actor, dialog, message, recipients, silent=silent
+                    )
+                    if on_stored is not None:
+                        # Same transaction: a feature's rows (ticket comment, outbox)
+                        # exist if and only if the message does.
+                        await on_stored(conn, message)
         except IntegrityError:
             # A concurrent retry with the same id stored it first.
             existing = await self._existing(actor, dialog_id, message_id)
@@ -160,9 +189,14 @@ class MessageService:
     async def _resolve_attachments(
         self, conn: AsyncConnection, actor: Actor, attachments: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Attachments name stored files by ``file_id``; the server fills in the facts."""
+        """Attachments name stored files by ``file_id``; the server fills in the facts.
+        One without a file (a contact card or a location: a ``type`` and a few flat
+        string/number fields, as ConnectyCube apps send them) is kept as it came."""
         out = []
         for item in attachments:
+            if _is_inline(item):
+                out.append(dict(item))
+                continue
             if not isinstance(item, dict) or not isinstance(item.get("file_id"), str):
                 raise InvalidInput("each attachment needs a file_id", field="attachments")
             info = await files_store.get_file(conn, actor.app_id, item["file_id"])
@@ -213,7 +247,7 @@ class MessageService:
             conn, dialog.id, actor.user_id, seq, unhide=unhide and dialog.type == "private"
         )
         if message.attachments:
-            uids = [a["file_id"] for a in message.attachments]
+            uids = [a["file_id"] for a in message.attachments if "file_id" in a]
             await store.grant_files(conn, dialog.id, await files_store.file_ids(conn, uids))
         return Message(
             **{

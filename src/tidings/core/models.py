@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ROLES = ("user", "agent", "admin")
-DIALOG_TYPES = ("private", "group", "public", "broadcast")
+#: ``support``: a service-desk ticket (core/tickets.py); opened only by the desk.
+DIALOG_TYPES = ("private", "group", "public", "broadcast", "support")
 
 
 @dataclass(frozen=True, slots=True)

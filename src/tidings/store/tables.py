@@ -238,5 +238,9 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    #: Set while a worker holds the row (state ``sending``); added by 0002_delivery.
+    Column("locked_until_ms", BigInteger, nullable=True),
+    Column("delivered_ms", BigInteger, nullable=True),
     Index("ix_outbox_due", "state", "next_attempt_ms"),
+    Index("ix_outbox_lease", "state", "locked_until_ms"),
 )

@@ -95,6 +95,8 @@ class SendMessage:
     attachments: list[dict[str, Any]] | None = None
     params: dict[str, Any] | None = None
     self_destroy_after: int | None = None
+    #: Stored and delivered, but no push notification.
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,6 +256,7 @@ def _send(f: _Fields) -> SendMessage:
         attachments=attachments,
         params=f.optional("params", dict, "an object"),
         self_destroy_after=self_destroy,
+        silent=f.boolean("silent", default=False),
     )
 
 

@@ -208,6 +208,7 @@ class RealtimeGateway:
                     attachments=command.attachments,
                     params=command.params,
                     self_destroy_after=command.self_destroy_after,
+                    silent=command.silent,
                 )
                 return encode_ack(command.ref, message=sent.to_dict())
             case EditMessage():

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from tidings.core.errors import DomainError, RateLimited
-from tidings.gateways.rest import dialogs, files, messages, sessions, social, users
+from tidings.gateways.rest import devices, dialogs, files, messages, sessions, social, users
 from tidings.gateways.rest.schemas import ErrorOut
 from tidings.http_middleware import BodyTooLarge
 
@@ -29,7 +29,7 @@ ERROR_RESPONSES = {
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
-    for module in (sessions, users, dialogs, messages, social, files):
+    for module in (sessions, users, dialogs, messages, social, files, devices):
         router.include_router(module.router)
     return router
 

@@ -70,6 +70,7 @@ async def send_message(dialog_id: str, body: MessageIn, actor: ActorDep, core: C
         attachments=[a.model_dump() for a in body.attachments],
         params=body.params,
         self_destroy_after=body.self_destroy_after,
+        silent=body.silent,
     )
 
 

@@ -122,6 +122,7 @@ class MessageIn(Body):
         le=86400,
         description="Seconds; the message is delivered to connected members, never stored",
     )
+    silent: bool = Field(default=False, description="Stored and delivered, but no push")
 
 
 class MessageEditIn(Body):

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from tidings.store import (
+    tables_delivery,  # noqa: F401  (registers its tables)
+    tables_gms,  # noqa: F401  (registers its tables)
+    tables_servicedesk,  # noqa: F401  (registers its tables)
+)
 from tidings.store.tables import metadata
 
 connection = context.config.attributes.get("connection")

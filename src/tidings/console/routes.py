@@ -1,0 +1,356 @@
+"""Console pages and actions. Each handler authenticates the agent from the session
+cookie, calls one core service and renders a template (or redirects after a
+POST, so every action also works without JavaScript).
+
+The cookie is ``HttpOnly`` and ``SameSite=Strict``: other sites cannot make an
+agent's browser post to the console; POSTs also check ``Origin`` when sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, FastAPI, Form, Request, WebSocket
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from tidings.core.desk_agents import VIEWS
+from tidings.core.errors import DomainError, Forbidden, Unauthenticated
+from tidings.core.hub import Core
+from tidings.core.models import Actor
+
+HERE = Path(__file__).parent
+COOKIE = "tidings_console"
+router = APIRouter(prefix="/console", include_in_schema=False)
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _when(ms: int) -> str:
+    now = time.time()
+    seconds = ms / 1000
+    if now - seconds < 86400 and time.gmtime(now).tm_yday == time.gmtime(seconds).tm_yday:
+        return time.strftime("%H:%M", time.gmtime(seconds))
+    return time.strftime("%d %b", time.gmtime(seconds))
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+templates.filters.update(when=_when, iso=_iso, size=_size)
+
+
+def _core(request: Request | WebSocket) -> Core:
+    return request.app.state.core
+
+
+async def _agent(request: Request | WebSocket) -> Actor | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        actor = await _core(request).auth.authenticate(token)
+    except Unauthenticated:
+        return None
+    return actor if actor.role in ("agent", "admin") else None
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**context), status)
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/console/login", 303)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    return RedirectResponse("/console/inbox" if await _agent(request) else "/console/login", 303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    return _page("login.html", error=None, email="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request, email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = ""
+) -> Response:
+    core = _core(request)
+    address = request.client.host if request.client else ""
+    for app_id in await core.desk.find_agent_apps(email.strip()):
+        try:
+            session = await core.auth.login(app_id, email.strip(), password, client_address=address)
+        except Unauthenticated:
+            continue
+        except DomainError as exc:
+            return _page("login.html", 429, error=exc.message, email=email)
+        response = RedirectResponse("/console/inbox", 303)
+        response.set_cookie(
+            COOKIE,
+            session.token,
+            max_age=core.settings.session_ttl,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/console",
+        )
+        return response
+    return _page("login.html", 401, error="Wrong email or password.", email=email)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        await _core(request).auth.logout(token)
+    response = _to_login()
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+async def _screen(request: Request, actor: Actor, view: str, ticket_id: int | None) -> dict:
+    core = _core(request)
+    view = view if view in VIEWS else "open"
+    inbox = await core.desk.inbox(actor, view)
+    me, app = await core.desk.me(actor)
+    ticket = await core.desk.ticket(actor, ticket_id) if ticket_id else None
+    agents = await core.desk.list_agents(actor) if ticket else []
+    return {
+        "inbox": inbox,
+        "view": view,
+        "views": VIEWS,
+        "ticket": ticket,
+        "agents": agents,
+        "me": me,
+        "app": app,
+        "selected": ticket_id,
+    }
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox(request: Request, view: str = "open") -> Response:
+    actor = await _agent(request)
+    if actor is None:
+        return _to_login()
+    return _page("console.html", **await _screen(request, actor, view, None))
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+async def ticket_page(request: Request, ticket_id: int, view: str = "open") -> Response:
+    actor = await _agent(request)
+    if actor is None:
+        return _to_login()
+    try:
+        context = await _screen(request, actor, view, ticket_id)
+    except DomainError:
+        return _page("console.html", 404, **await _screen(request, actor, view, None))
+    return _page("console.html", **context)
+
+
+@router.get("/partials/list", response_class=HTMLResponse)
+async def list_partial(request: Request, view: str = "open", selected: int = 0) -> Response:
+    actor = await _agent(request)
+    if actor is None:
+        return Response(status_code=401)
+    context = await _screen(request, actor, view, None)
+    context["selected"] = selected
+    return _page("_list.html", **context)
+
+
+@router.get("/partials/thread/{ticket_id}", response_class=HTMLResponse)
+async def thread_partial(request: Request, ticket_id: int, view: str = "open") -> Response:
+    actor = await _agent(request)
+    if actor is None:
+        return Response(status_code=401)
+    return _page("_ticket.html", **await _screen(request, actor, view, ticket_id))
+
+
+def _back(ticket_id: int, view: str) -> RedirectResponse:
+    view = view if view in VIEWS else "open"
+    return RedirectResponse(f"/console/tickets/{ticket_id}?view={view}", 303)
+
+
+async def _acting(request: Request) -> Actor:
+    actor = await _agent(request)
+    if actor is None:
+        raise Unauthenticated("log in to the console")
+    if not _same_origin(request):
+        raise Forbidden("cross-site request refused")
+    return actor
+
+
+@router.post("/upload/reply/{ticket_id}")
+async def reply(request: Request, ticket_id: int) -> Response:
+    """Text and files in one multipart form (the one console body that may be big)."""
+    try:
+        actor = await _acting(request)
+    except DomainError:
+        return _to_login()
+    core = _core(request)
+    form = await request.form()
+    try:
+        uids = []
+        for value in form.getlist("files"):
+            if not hasattr(value, "read") or not value.filename:
+                continue
+
+            async def chunks(part: Any = value) -> AsyncIterator[bytes]:
+                while chunk := await part.read(64 * 1024):
+                    yield chunk
+
+            info = await core.files.upload(
+                actor,
+                chunks(),
+                name=value.filename.replace("/", "_")[:255],
+                content_type=value.content_type or "application/octet-stream",
+            )
+            uids.append(info.uid)
+        body = str(form.get("body") or "")
+        if not uids and await core.gms_chats.of_ticket(actor, ticket_id) is not None:
+            # A GMS chat: the reply also lands in its transcript and on the phone's Comet.
+            await core.gms_chats.agent_reply(actor, ticket_id, body)
+        else:
+            await core.desk.reply(actor, ticket_id, body, uids)
+    finally:
+        await form.close()
+    return _back(ticket_id, str(request.query_params.get("view", "open")))
+
+
+@router.post("/tickets/{ticket_id}/assign")
+async def assign(
+    request: Request, ticket_id: int, assignee: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        actor = await _acting(request)
+    except DomainError:
+        return _to_login()
+    target = int(assignee) if assignee.isdigit() else None
+    await _core(request).desk.assign(actor, ticket_id, target)
+    return _back(ticket_id, str(request.query_params.get("view", "open")))
+
+
+@router.post("/tickets/{ticket_id}/status")
+async def status(request: Request, ticket_id: int, status: Annotated[str, Form()]) -> Response:
+    try:
+        actor = await _acting(request)
+    except DomainError:
+        return _to_login()
+    await _core(request).desk.set_status(actor, ticket_id, status)
+    return _back(ticket_id, str(request.query_params.get("view", "open")))
+
+
+GMS_ACTIONS = ("join", "typing", "stoptyping", "leave")
+
+
+@router.post("/tickets/{ticket_id}/gms/{action}")
+async def gms_action(request: Request, ticket_id: int, action: str) -> Response:
+    """Join, type, stop typing or leave a GMS chat (each is a transcript entry)."""
+    try:
+        actor = await _acting(request)
+    except DomainError:
+        return _to_login()
+    chats = _core(request).gms_chats
+    if action not in GMS_ACTIONS:
+        return Response(status_code=404)
+    try:
+        if action == "join":
+            await chats.agent_join(actor, ticket_id)
+        elif action == "leave":
+            await chats.agent_leave(actor, ticket_id)
+        else:
+            await chats.agent_typing(actor, ticket_id, action == "typing")
+    except DomainError:
+        return Response(status_code=404)
+    return _back(ticket_id, str(request.query_params.get("view", "open")))
+
+
+@router.get("/callbacks", response_class=HTMLResponse)
+async def callbacks(request: Request) -> Response:
+    """The GMS callback queue: open callbacks, each with "notify the customer"."""
+    actor = await _agent(request)
+    if actor is None:
+        return _to_login()
+    queue = await _core(request).callbacks.queue(actor)
+    return _page("callbacks.html", callbacks=queue)
+
+
+@router.post("/callbacks/{service_id}/notify")
+async def notify_callback(request: Request, service_id: str) -> Response:
+    """An agent is ready: the customer's app gets its ``{_id, _action}`` push."""
+    try:
+        actor = await _acting(request)
+    except DomainError:
+        return _to_login()
+    try:
+        await _core(request).callbacks.notify(actor, service_id)
+    except DomainError:
+        return Response(status_code=404)
+    return RedirectResponse("/console/callbacks", 303)
+
+
+@router.get("/files/{file_id}")
+async def attachment(request: Request, file_id: int, download: int = 0) -> Response:
+    actor = await _agent(request)
+    if actor is None:
+        return Response(status_code=401)
+    try:
+        info, body = await _core(request).desk.open_attachment(actor, file_id)
+    except DomainError:
+        return Response(status_code=404)
+    inline = not download and info.content_type.startswith(("image/", "text/plain", "video/"))
+    disposition = "inline" if inline else "attachment"
+    headers = {
+        "Content-Length": str(info.size),
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(info.name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
+    return StreamingResponse(body, media_type=info.content_type, headers=headers)
+
+
+@router.websocket("/ws")
+async def live(websocket: WebSocket) -> None:
+    actor = await _agent(websocket)
+    if actor is None:
+        await websocket.close(code=4401)
+        return
+    from tidings.console.live import ConsoleLive
+
+    state = websocket.app.state
+    if getattr(state, "console_live", None) is None:
+        state.console_live = ConsoleLive(_core(websocket))
+    await state.console_live.serve(websocket, actor.app_id)
+
+
+def install_console(app: FastAPI) -> None:
+    """Mount the console's pages, socket and static files on the server's app."""
+    app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -1,0 +1,316 @@
+"""GMS callback services: start, cancel, reschedule, query, and the pushes that follow.
+
+A callback waits in the core until an agent takes it from the console (or its
+``_desired_time`` arrives); then the customer's phone gets an APNs/FCM push
+carrying ``{"_id", "_action"}`` through the outbox, written in the same
+transaction as the state change, and the app asks the GMS gateway for the
+dialog of that action (gms-callback-chat-wire §3.7, §5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import string
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.core.errors import Forbidden, InvalidInput, NotFound
+from tidings.core.models import Actor, App
+from tidings.core.outbox import enqueue
+from tidings.store import callbacks as store
+
+if TYPE_CHECKING:
+    from tidings.core.hub import Core
+
+OPEN_STATES = ("SCHEDULED", "QUEUED", "ROUTING", "PROCESSING")
+DEFAULT_SERVICES = ("callback-for-mobile",)
+EXPIRY_MS = 24 * 3600_000
+SNOOZE_MS = 5 * 60_000
+PUSH_PLATFORMS = {"ios": "apns", "apns": "apns", "fcm": "fcm", "gcm": "fcm", "android": "fcm"}
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_service_id() -> str:
+    """32 upper-case alphanumerics, the shape GMS shows (§1.4)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(32))
+
+
+def parse_time(value: str) -> int:
+    """Any ISO-8601 on input (§1.4); naive times are UTC."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"not an ISO-8601 time: {value!r}", field="_desired_time") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    id: str
+    app_id: int
+    kind: str
+    service_name: str
+    state: str
+    reason: str
+    customer_number: str
+    gms_user: str
+    desired_ms: int | None
+    expiration_ms: int
+    params: dict[str, str]
+    pushed_action: str | None
+    created_ms: int
+
+    @property
+    def is_chat(self) -> bool:
+        return self.params.get("_media_type", "").lower() == "chat"
+
+    @property
+    def user_terminated(self) -> bool:
+        return self.params.get("_call_direction", "USERTERMINATED").upper() != "USERORIGINATED"
+
+    @property
+    def wait_for_agent(self) -> bool:
+        return truthy(self.params.get("_wait_for_agent", "false"))
+
+    @property
+    def provide_code(self) -> bool:
+        return truthy(self.params.get("_provide_code", "false"))
+
+    @property
+    def push_action(self) -> str:
+        """What the push asks the app to fetch when the agent is ready (§3.7)."""
+        if self.is_chat:
+            return "get-dialog-start-chat"
+        code = "true" if self.provide_code and not self.user_terminated else "false"
+        return f"get-dialog-user-confirmation-provide_code-{code}"
+
+
+def _callback(row: Any) -> Callback:
+    return Callback(
+        id=row.id,
+        app_id=row.app_id,
+        kind=row.kind,
+        service_name=row.service_name,
+        state=row.state,
+        reason=row.reason,
+        customer_number=row.customer_number,
+        gms_user=row.gms_user,
+        desired_ms=row.desired_ms,
+        expiration_ms=row.expiration_ms,
+        params=dict(row.params or {}),
+        pushed_action=row.pushed_action,
+        created_ms=row.created_ms,
+    )
+
+
+class CallbackService:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def gms_app(self, api_key: str | None) -> App:
+        """The app a GMS request speaks for: the one whose ``auth_key`` is the API key,
+        else the first app with a ``gms`` section in its config."""
+        if api_key:
+            app = await self.core.apps.find_by_auth_key(api_key)
+            if app is not None:
+                return app
+        for app in await self.core.apps.list_apps():
+            if isinstance(app.config.get("gms"), dict):
+                return app
+        raise NotFound("no app serves GMS", code="gms_not_configured")
+
+    @staticmethod
+    def services_of(app: App) -> tuple[str, ...]:
+        config = app.config.get("gms") or {}
+        names = config.get("callback_services") if isinstance(config, dict) else None
+        return tuple(names) if isinstance(names, list) and names else DEFAULT_SERVICES
+
+    async def start(
+        self, app: App, service_name: str, params: dict[str, str], gms_user: str, *, kind: str
+    ) -> Callback:
+        """Store a callback (``kind`` callback) or a plain chat service (``kind`` chat)."""
+        now = self.core.now_ms()
+        if kind == "callback":
+            if service_name not in self.services_of(app):
+                raise NotFound(f"no callback service {service_name}", code="unknown_service")
+            if not params.get("_customer_number"):
+                raise InvalidInput("_customer_number is mandatory", field="_customer_number")
+        desired = parse_time(params["_desired_time"]) if params.get("_desired_time") else None
+        if desired is not None and desired < now - 60_000:
+            raise InvalidInput("_desired_time is in the past", field="_desired_time")
+        scheduled = desired is not None and desired > now
+        state = params.get("_callback_state") or ("SCHEDULED" if scheduled else "QUEUED")
+        platform = PUSH_PLATFORMS.get(params.get("_device_os", "").lower())
+        row = {
+            "id": new_service_id(),
+            "app_id": app.id,
+            "kind": kind,
+            "service_name": service_name,
+            "state": state,
+            "reason": "",
+            "customer_number": params.get("_customer_number", ""),
+            "gms_user": gms_user,
+            "desired_ms": desired if desired is not None else now,
+            "expiration_ms": (desired or now) + EXPIRY_MS,
+            "params": params,
+            "device_os": platform,
+            "device_token": params.get("_device_notification_id") or None,
+            "notify_at_ms": desired if scheduled else None,
+            "pushed_action": None,
+            "created_ms": now,
+            "updated_ms": now,
+        }
+        async with self.core.db.transaction() as conn:
+            await store.insert_service(conn, **row)
+            found = await store.get_service(conn, row["id"])
+        return _callback(found)
+
+    async def get(self, app: App, service_id: str) -> Callback:
+        async with self.core.db.read() as conn:
+            row = await store.get_service(conn, service_id)
+        if row is None or row.app_id != app.id or row.expiration_ms < self.core.now_ms():
+            raise NotFound(f"no service {service_id}", code="unknown_service")
+        return _callback(row)
+
+    async def query(
+        self, app: App, service_name: str | None, filters: dict[str, str], *, any_of: bool = False
+    ) -> list[Callback]:
+        columns: dict[str, str] = {}
+        extra: dict[str, str] = {}
+        for key, value in filters.items():
+            column = {
+                "_callback_state": "state",
+                "_callback_reason": "reason",
+                "_customer_number": "customer_number",
+                "_id": "id",
+            }.get(key)
+            if column:
+                columns[column] = value
+            else:
+                extra[key] = value
+        async with self.core.db.read() as conn:
+            rows = await store.list_services(
+                conn, app.id, service_name=service_name, columns=columns, any_of=any_of
+            )
+        found = [_callback(r) for r in rows]
+        if extra:
+            match = [all(c.params.get(k) == v for k, v in extra.items()) for c in found]
+            if any_of:
+                found = [c for c, m in zip(found, match, strict=True) if m or not columns]
+            else:
+                found = [c for c, m in zip(found, match, strict=True) if m]
+        return found
+
+    async def cancel(self, app: App, service_id: str) -> Callback:
+        return await self._set(
+            app, service_id, state="COMPLETED", reason="CANCELLED", notify_at_ms=None
+        )
+
+    async def reschedule(self, app: App, service_id: str, new_time: str) -> Callback:
+        desired = parse_time(new_time)
+        if desired < self.core.now_ms() - 60_000:
+            raise InvalidInput("_new_desired_time is in the past", field="_new_desired_time")
+        return await self._set(
+            app,
+            service_id,
+            state="SCHEDULED",
+            desired_ms=desired,
+            notify_at_ms=desired,
+            expiration_ms=desired + EXPIRY_MS,
+        )
+
+    async def snooze(self, app: App, service_id: str) -> Callback:
+        return await self._set(
+            app, service_id, state="SCHEDULED", notify_at_ms=self.core.now_ms() + SNOOZE_MS
+        )
+
+    async def connect(self, app: App, service_id: str) -> Callback:
+        return await self._set(app, service_id, state="PROCESSING", notify_at_ms=None)
+
+    async def _set(self, app: App, service_id: str, **values: Any) -> Callback:
+        await self.get(app, service_id)
+        async with self.core.db.transaction() as conn:
+            await store.update_service(conn, service_id, updated_ms=self.core.now_ms(), **values)
+            row = await store.get_service(conn, service_id)
+        return _callback(row)
+
+    # -- agents and the scheduler ---------------------------------------------------
+
+    async def queue(self, actor: Actor) -> list[Callback]:
+        """Open callbacks of the agent's app, oldest first (the console's callback queue)."""
+        if actor.role not in ("agent", "admin"):
+            raise Forbidden("only support agents may do this", code="not_an_agent")
+        async with self.core.db.read() as conn:
+            rows = await store.list_services(conn, actor.app_id, states=OPEN_STATES)
+        return [_callback(r) for r in rows]
+
+    async def notify(self, actor: Actor, service_id: str) -> Callback:
+        """An agent is ready: push ``{_id, _action}`` to the customer's phone now."""
+        if actor.role not in ("agent", "admin"):
+            raise Forbidden("only support agents may do this", code="not_an_agent")
+        async with self.core.db.transaction() as conn:
+            row = await store.get_service(conn, service_id)
+            if row is None or row.app_id != actor.app_id or row.state not in OPEN_STATES:
+                raise NotFound(f"no open callback {service_id}", code="unknown_service")
+            callback = await self._push(conn, _callback(row), row)
+        self.core.push.wake()
+        return callback
+
+    async def run_due(self) -> int:
+        """Push every callback whose scheduled (or snoozed) time has come."""
+        now = self.core.now_ms()
+        async with self.core.db.transaction() as conn:
+            rows = await store.list_due(conn, now)
+            for row in rows:
+                await self._push(conn, _callback(row), row)
+        if rows:
+            self.core.push.wake()
+        return len(rows)
+
+    async def _push(self, conn: AsyncConnection, callback: Callback, row: Any) -> Callback:
+        action = callback.push_action
+        now = self.core.now_ms()
+        await store.update_service(
+            conn,
+            callback.id,
+            state="ROUTING",
+            notify_at_ms=None,
+            pushed_action=action,
+            updated_ms=now,
+        )
+        if row.device_os and row.device_token:
+            message = json.dumps({"_id": callback.id, "_action": action}, separators=(",", ":"))
+            alert = (
+                "An agent is ready to chat with you"
+                if callback.is_chat
+                else "An agent is available right now"
+            )
+            if row.device_os == "apns":
+                payload: dict[str, Any] = {
+                    "body": {"aps": {"alert": alert, "sound": "default"}, "message": message},
+                    "environment": callback.params.get("_apns_environment", "production"),
+                    "push_type": "alert",
+                    "priority": 10,
+                }
+            else:
+                payload = {"message": {"data": {"message": message}}}
+            await enqueue(
+                conn,
+                app_id=callback.app_id,
+                kind=row.device_os,
+                destination=row.device_token,
+                payload=payload,
+                idempotency_key=f"gms:{callback.id}:{now}",
+                now_ms=now,
+            )
+        return _callback(await store.get_service(conn, callback.id))

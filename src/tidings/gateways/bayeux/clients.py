@@ -1,0 +1,71 @@
+"""One Bayeux session per ``clientId``: subscriptions, a bounded queue, deadlines (§4).
+
+Sessions are not bound to a connection or a transport: a client may continue
+the same ``clientId`` on a new socket or over long-polling (§2.4).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.gateways.bayeux import channels
+from tidings.gateways.bayeux.messages import Message
+from tidings.gateways.bayeux.state import ClientState, Trigger, next_state
+
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_client_id() -> str:
+    """26 base-36 characters from ``secrets``: about 134 random bits (§3.4)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(26))
+
+
+@dataclass(slots=True)
+class ClientSession:
+    id: str
+    transport: str
+    #: Transport identity the application layer cares about (e.g. ``gms_user``).
+    attributes: dict[str, str] = field(default_factory=dict)
+    state: ClientState = ClientState.HANDSHAKEN
+    subscriptions: set[str] = field(default_factory=set)
+    queue: deque[Message] = field(default_factory=deque)
+    queue_bytes: int = 0
+    connects: int = 0
+    #: Token of the connect being held, if any; a newer connect supersedes it.
+    held: int | None = None
+    #: When the session expires if no connect arrives (None while one is held).
+    expires_at: int | None = None
+    publish_window: int = 0
+    publish_count: int = 0
+
+    def move(self, trigger: Trigger) -> None:
+        self.state = next_state(self.state, trigger)
+
+    def subscribed_to(self, channel: str) -> bool:
+        return any(channels.matches(p, channel) for p in self.subscriptions)
+
+    def push(self, message: Message, max_queue: int, max_bytes: int) -> bool:
+        """Queue a delivery; False when the bound is passed (the session must go)."""
+        size = len(json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str))
+        if len(self.queue) >= max_queue or self.queue_bytes + size > max_bytes:
+            return False
+        self.queue.append(message)
+        self.queue_bytes += size
+        return True
+
+    def drain(self) -> list[Message]:
+        out = list(self.queue)
+        self.queue.clear()
+        self.queue_bytes = 0
+        return out
+
+
+def attributes_from(values: Any) -> dict[str, str]:
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): str(v) for k, v in values.items() if isinstance(v, str | int)}

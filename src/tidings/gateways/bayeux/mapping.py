@@ -1,0 +1,216 @@
+"""``BayeuxGateway``: publishes and deliveries between the pure server, the core and the bus.
+
+It owns what the pure server cannot: waking held connects when a delivery is
+queued, the expiry sweeper, the sockets currently attached to sessions, and the
+application hooks (service-channel handlers, subscribe/removal listeners) that
+other parts of the server register — the GMS gateway is handed this object by
+``server.py`` rather than importing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tidings.core.comet import CometPublished
+from tidings.core.events import Event
+from tidings.core.hub import Core
+from tidings.gateways.bayeux.advice import BayeuxConfig
+from tidings.gateways.bayeux.messages import Message
+from tidings.gateways.bayeux.protocol import (
+    AppEvent,
+    BayeuxServer,
+    Outcome,
+    Published,
+    Removed,
+    ServiceCalled,
+    Subscribed,
+)
+
+log = logging.getLogger("tidings.bayeux")
+
+ServiceHandler = Callable[[str, str, Any, Any], Awaitable[None]]
+SubscribeListener = Callable[[str, tuple[str, ...]], Awaitable[None]]
+RemovedListener = Callable[[Removed], Awaitable[None]]
+
+#: Headers copied onto a session as attributes (GMS §7.2 binds sessions to ``gms_user``).
+IDENTITY_HEADERS = ("gms_user",)
+
+
+class BayeuxGateway:
+    #: The gateway of each running core (operators' tools and tests look it up).
+    _running: weakref.WeakKeyDictionary[Core, BayeuxGateway] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, core: Core) -> BayeuxGateway | None:
+        return cls._running.get(core)
+
+    def __init__(self, core: Core, config: BayeuxConfig | None = None) -> None:
+        self.core = core
+        BayeuxGateway._running[core] = self
+        self.server = BayeuxServer(config)
+        self._waiters: dict[int, asyncio.Event] = {}
+        self._held_by_client: dict[str, int] = {}
+        #: client id -> wake function of the WebSocket currently carrying it.
+        self._sockets: dict[str, Callable[[], None]] = {}
+        self._services: list[tuple[str, ServiceHandler]] = []
+        self._on_subscribe: list[SubscribeListener] = []
+        self._on_removed: list[RemovedListener] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._unsubscribe = self.core.bus.subscribe(self._on_bus)
+        self._sweeper = asyncio.create_task(self._sweep(), name="bayeux-sweeper")
+
+    async def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self._sweeper:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for event in self._waiters.values():
+            event.set()
+
+    # -- hooks for the application layer -------------------------------------------
+
+    def register_service(self, prefix: str, handler: ServiceHandler) -> None:
+        """``handler(client_id, channel, data, ext)`` for publishes under ``prefix``."""
+        self._services.append((prefix, handler))
+
+    def on_subscribe(self, listener: SubscribeListener) -> None:
+        self._on_subscribe.append(listener)
+
+    def on_removed(self, listener: RemovedListener) -> None:
+        self._on_removed.append(listener)
+
+    def deliver(self, client_id: str, channel: str, data: Any) -> bool:
+        """Direct delivery to one local session (no subscription needed)."""
+        ok, events = self.server.deliver(client_id, channel, data)
+        if ok:
+            self._wake({client_id})
+        self._spawn(events)
+        return ok
+
+    def sessions_where(self, **attributes: str) -> list[Any]:
+        return self.server.sessions_where(**attributes)
+
+    def publish_local(self, channel: str, data: Any) -> None:
+        woken, events = self.server.publish(channel, data)
+        self._wake(woken)
+        self._spawn(events)
+
+    # -- requests -----------------------------------------------------------------
+
+    def now(self) -> int:
+        return self.core.now_ms()
+
+    async def process(
+        self, messages: list[Message], *, transport: str, attributes: dict[str, str]
+    ) -> Outcome:
+        outcome = self.server.handle(
+            messages, self.now(), transport=transport, attributes=attributes
+        )
+        for client_id, token in outcome.released:
+            self._release(client_id, token)
+        await self._dispatch(outcome.events)
+        return outcome
+
+    def register_hold(self, client_id: str, token: int) -> asyncio.Event:
+        event = asyncio.Event()
+        self._waiters[token] = event
+        self._held_by_client[client_id] = token
+        if self.server.ready(client_id):
+            event.set()
+        return event
+
+    def finish_hold(self, client_id: str, token: int) -> list[Message]:
+        self._forget(client_id, token)
+        return self.server.complete(client_id, token, self.now())
+
+    def abandon_hold(self, client_id: str, token: int) -> None:
+        self._forget(client_id, token)
+        self.server.abandon(client_id, token, self.now())
+
+    def _forget(self, client_id: str, token: int) -> None:
+        self._waiters.pop(token, None)
+        if self._held_by_client.get(client_id) == token:
+            del self._held_by_client[client_id]
+
+    def attach_socket(self, client_id: str, wake: Callable[[], None]) -> None:
+        self._sockets[client_id] = wake
+
+    def detach_socket(self, client_id: str, wake: Callable[[], None]) -> None:
+        if self._sockets.get(client_id) is wake:
+            del self._sockets[client_id]
+
+    def _release(self, client_id: str, token: int) -> None:
+        event = self._waiters.get(token)
+        if event is not None:
+            event.set()
+
+    def _wake(self, client_ids: set[str]) -> None:
+        for client_id in client_ids:
+            wake = self._sockets.get(client_id)
+            if wake is not None:
+                wake()
+                continue
+            token = self._held_by_client.get(client_id)
+            if token is not None:
+                self._release(client_id, token)
+
+    # -- application events -----------------------------------------------------------
+
+    async def _dispatch(self, events: list[AppEvent]) -> None:
+        for event in events:
+            try:
+                if isinstance(event, Published):
+                    await self.core.comet.publish(event.channel, event.data)
+                elif isinstance(event, ServiceCalled):
+                    await self._call_service(event)
+                elif isinstance(event, Subscribed):
+                    for listener in self._on_subscribe:
+                        await listener(event.client_id, event.subscriptions)
+                elif isinstance(event, Removed):
+                    for listener in self._on_removed:
+                        await listener(event)
+            except Exception:
+                log.exception("bayeux application hook failed on %s", type(event).__name__)
+
+    def _spawn(self, events: list[AppEvent]) -> None:
+        if events:
+            asyncio.get_running_loop().create_task(self._dispatch(events))
+
+    async def _call_service(self, event: ServiceCalled) -> None:
+        for prefix, handler in self._services:
+            if event.channel == prefix or event.channel.startswith(prefix + "/"):
+                await handler(event.client_id, event.channel, event.data, event.ext)
+                return
+        log.debug("no handler for %s", event.channel)
+
+    async def _on_bus(self, event: Event) -> None:
+        if isinstance(event, CometPublished):
+            self.publish_local(event.channel, event.data)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            events = self.server.expire(self.now())
+            if events:
+                await self._dispatch(events)
+
+
+def identity_from(headers: Any) -> dict[str, str]:
+    out = {}
+    for name in IDENTITY_HEADERS:
+        value = headers.get(name)
+        if value:
+            out[name] = value
+    return out

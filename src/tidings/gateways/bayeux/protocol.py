@@ -1,0 +1,324 @@
+"""``BayeuxServer``: the sans-I/O Bayeux 1.0 server (bayeux-server §4-§6).
+
+In: a list of request messages, the transport they came on and ``now``.
+Out (:class:`Outcome`): the replies in request order, at most one connect to
+hold (with its deadline), connects it superseded, and what the application
+should hear (publishes, service calls, subscribes, disconnects). Deliveries go
+into per-session queues; transports take them with :meth:`BayeuxServer.take`
+or when a held connect completes (:meth:`BayeuxServer.complete`).
+
+Client publishes are not fanned out here: the application routes them (through
+the core bus, so every node sees them) and calls :meth:`publish` on each node.
+The object never reads a clock or sleeps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.gateways.bayeux import channels, meta
+from tidings.gateways.bayeux.advice import BayeuxConfig
+from tidings.gateways.bayeux.clients import ClientSession
+from tidings.gateways.bayeux.messages import (
+    BAD_MESSAGE,
+    Message,
+    delivery,
+    publish_denied,
+    reply_to,
+)
+from tidings.gateways.bayeux.state import ClientState, Trigger
+
+log = logging.getLogger("tidings.bayeux")
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    client_id: str
+    channel: str
+    data: Any
+    ext: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCalled:
+    client_id: str
+    channel: str
+    data: Any
+    ext: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    client_id: str
+    subscriptions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A session ended: ``reason`` is ``disconnected``, ``expired`` or ``overflow``."""
+
+    client_id: str
+    reason: str
+    ext: Any
+    attributes: dict[str, str]
+
+
+AppEvent = Published | ServiceCalled | Subscribed | Removed
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    client_id: str
+    token: int
+    deadline: int
+    #: Position of the connect's reply among the request's replies.
+    index: int
+
+
+@dataclass(slots=True)
+class Outcome:
+    replies: list[Message] = field(default_factory=list)
+    hold: Hold | None = None
+    #: Held connects of the same clients that must complete now (§4.3 rule 1, §4.4).
+    released: list[tuple[str, int]] = field(default_factory=list)
+    events: list[AppEvent] = field(default_factory=list)
+
+
+class BayeuxServer:
+    def __init__(self, config: BayeuxConfig | None = None) -> None:
+        self.config = config or BayeuxConfig()
+        self.sessions: dict[str, ClientSession] = {}
+        self._tokens = itertools.count(1)
+        #: Connect message of each held token, to build its reply later.
+        self._held: dict[int, Message] = {}
+        #: Sessions dropped for overflow whose clients learn it on their next request.
+        self._stopped: dict[int, bool] = {}
+
+    # -- requests ---------------------------------------------------------------
+
+    def handle(
+        self,
+        messages: list[Message],
+        now: int,
+        *,
+        transport: str = "long-polling",
+        attributes: dict[str, str] | None = None,
+    ) -> Outcome:
+        out = Outcome()
+        if messages and messages[0].get("channel") == "/meta/handshake":
+            messages = messages[:1]  # §2.2: a handshake request carries only the handshake
+        for message in messages:
+            self._one(message, now, transport, attributes or {}, out)
+        return out
+
+    def _one(
+        self,
+        message: Message,
+        now: int,
+        transport: str,
+        attributes: dict[str, str],
+        out: Outcome,
+    ) -> None:
+        channel = message["channel"]
+        if channel == "/meta/handshake":
+            reply, session = meta.handshake(self.config, message, transport, attributes, now)
+            if session is not None:
+                self.sessions[session.id] = session
+                log.debug("handshake %s over %s", session.id, transport)
+            out.replies.append(reply)
+            return
+        client_id = message.get("clientId")
+        session = self.sessions.get(client_id) if isinstance(client_id, str) else None
+        if channel == "/meta/disconnect":
+            out.replies.append(self._disconnect(session, message, out))
+            return
+        if session is not None:
+            if attributes:
+                session.attributes.update(attributes)
+            if channel == "/meta/connect" and message.get("connectionType") is None:
+                message = {**message, "connectionType": transport}  # DDComet (§3.1)
+            session.transport = transport
+        if channel == "/meta/connect":
+            self._connect(session, message, now, out)
+        elif channel == "/meta/subscribe":
+            if session is None:
+                out.replies.append(meta.unknown_client(message))
+                return
+            reply = meta.subscribe(session, message)
+            out.replies.append(reply)
+            if reply["successful"]:
+                subs = message["subscription"]
+                subs = tuple(subs) if isinstance(subs, list) else (subs,)
+                out.events.append(Subscribed(session.id, subs))
+        elif channel == "/meta/unsubscribe":
+            if session is None:
+                out.replies.append(meta.unknown_client(message))
+                return
+            out.replies.append(meta.unsubscribe(session, message))
+        elif channels.is_meta(channel):
+            out.replies.append(reply_to(message, successful=False, error=publish_denied(channel)))
+        else:
+            self._publish(session, message, now, out)
+
+    def _connect(
+        self, session: ClientSession | None, message: Message, now: int, out: Outcome
+    ) -> None:
+        if session is None:
+            out.replies.append(meta.unknown_client(message))
+            return
+        decision = meta.connect(self.config, session, message)
+        if isinstance(decision, dict):
+            out.replies.append(decision)
+            return
+        if decision.superseded is not None:
+            out.released.append((session.id, decision.superseded))
+        if decision.hold_ms == 0:
+            out.replies.extend(session.drain())
+            out.replies.append(meta.connect_reply(self.config, message))
+            session.expires_at = now + self.config.interval_ms + self.config.max_interval_ms
+            return
+        token = next(self._tokens)
+        session.held = token
+        session.expires_at = None
+        self._held[token] = message
+        out.hold = Hold(session.id, token, now + decision.hold_ms, len(out.replies))
+
+    def _disconnect(self, session: ClientSession | None, message: Message, out: Outcome) -> Message:
+        """Idempotent: an unknown ``clientId`` still gets ``successful:true`` (§4.4)."""
+        ext = message.get("ext")
+        client_id = message.get("clientId")
+        if session is None:
+            out.events.append(
+                Removed(client_id if isinstance(client_id, str) else "", "unknown", ext, {})
+            )
+            return reply_to(message, successful=True)
+        if session.held is not None:
+            out.released.append((session.id, session.held))
+        self._remove(session, "disconnected", ext, out.events)
+        return reply_to(message, successful=True)
+
+    def _publish(
+        self, session: ClientSession | None, message: Message, now: int, out: Outcome
+    ) -> None:
+        channel = message["channel"]
+        if not channels.is_valid(channel) or "data" not in message:
+            out.replies.append(reply_to(message, successful=False, error=BAD_MESSAGE))
+            return
+        if session is None:
+            out.replies.append(meta.unknown_client(message))
+            return
+        window = now // 1000
+        if session.publish_window != window:
+            session.publish_window, session.publish_count = window, 0
+        session.publish_count += 1
+        if session.publish_count > self.config.max_publish_rate:
+            # A flooding client is refused; its peers' queues never see the flood.
+            out.replies.append(reply_to(message, successful=False, error=publish_denied(channel)))
+            return
+        ext = message.get("ext")
+        if channels.is_service(channel):
+            out.events.append(ServiceCalled(session.id, channel, message["data"], ext))
+        else:
+            out.events.append(Published(session.id, channel, message["data"], ext))
+        out.replies.append(reply_to(message, successful=True))  # no data: JS tells acks so
+
+    # -- held connects ----------------------------------------------------------
+
+    def complete(self, client_id: str, token: int, now: int) -> list[Message]:
+        """The held connect's answer: queued deliveries, then its reply (§4.3 rule 4)."""
+        message = self._held.pop(token, None)
+        if message is None:
+            return []
+        stop = self._stopped.pop(token, False)
+        session = self.sessions.get(client_id)
+        if session is None:
+            return [meta.connect_reply(self.config, message, stop=stop)]
+        out: list[Message] = []
+        if session.held == token:
+            session.held = None
+            out.extend(session.drain())
+            session.expires_at = now + self.config.interval_ms + self.config.max_interval_ms
+        out.append(meta.connect_reply(self.config, message, stop=stop))
+        return out
+
+    def abandon(self, client_id: str, token: int, now: int) -> None:
+        """The HTTP client went away while held: no reply; queued messages stay (§4.3)."""
+        self._held.pop(token, None)
+        self._stopped.pop(token, None)
+        session = self.sessions.get(client_id)
+        if session is not None and session.held == token:
+            session.held = None
+            session.expires_at = now + self.config.interval_ms + self.config.max_interval_ms
+
+    def ready(self, client_id: str) -> bool:
+        """Whether a held connect of this client should complete now (deliveries queued)."""
+        session = self.sessions.get(client_id)
+        return session is None or bool(session.queue)
+
+    # -- application side -------------------------------------------------------
+
+    def publish(self, channel: str, data: Any) -> tuple[set[str], list[AppEvent]]:
+        """Queue a broadcast for every matching session: (woken ids, removals by overflow)."""
+        woken: set[str] = set()
+        events: list[AppEvent] = []
+        for session in list(self.sessions.values()):
+            if session.subscribed_to(channel):
+                if self._queue(session, delivery(channel, data), events):
+                    woken.add(session.id)
+        return woken, events
+
+    def deliver(self, client_id: str, channel: str, data: Any) -> tuple[bool, list[AppEvent]]:
+        """A direct delivery (service replies, GMS notifications), subscribed or not."""
+        events: list[AppEvent] = []
+        session = self.sessions.get(client_id)
+        if session is None:
+            return False, events
+        return self._queue(session, delivery(channel, data), events), events
+
+    def take(self, client_id: str) -> list[Message]:
+        """Queued deliveries of a session, for a WebSocket or a piggybacked response."""
+        session = self.sessions.get(client_id)
+        return session.drain() if session is not None else []
+
+    def _queue(self, session: ClientSession, message: Message, events: list[AppEvent]) -> bool:
+        if session.push(message, self.config.max_queue, self.config.max_queue_bytes):
+            return True
+        log.info("bayeux session %s dropped: queue full", session.id)
+        self._remove(session, "overflow", None, events)
+        return False
+
+    def _remove(
+        self, session: ClientSession, reason: str, ext: Any, events: list[AppEvent]
+    ) -> None:
+        session.move(Trigger.DISCONNECT if reason == "disconnected" else Trigger.EXPIRE)
+        assert session.state is ClientState.GONE
+        if session.held is not None:
+            # §4.4: a connect held at disconnect completes with reconnect "none".
+            self._stopped[session.held] = reason == "disconnected"
+        self.sessions.pop(session.id, None)
+        events.append(Removed(session.id, reason, ext, dict(session.attributes)))
+
+    # -- timers -----------------------------------------------------------------
+
+    def expire(self, now: int) -> list[AppEvent]:
+        """Remove sessions with no connect held and none since their deadline (§4.1)."""
+        events: list[AppEvent] = []
+        for session in list(self.sessions.values()):
+            deadline = session.expires_at
+            if session.held is None and deadline is not None and now >= deadline:
+                self._remove(session, "expired", None, events)
+        return events
+
+    def next_deadline(self) -> int | None:
+        deadlines = [s.expires_at for s in self.sessions.values() if s.expires_at is not None]
+        return min(deadlines) if deadlines else None
+
+    def sessions_where(self, **attributes: str) -> list[ClientSession]:
+        return [
+            s
+            for s in self.sessions.values()
+            if all(s.attributes.get(k) == v for k, v in attributes.items())
+        ]

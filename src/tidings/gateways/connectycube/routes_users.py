@@ -1,0 +1,223 @@
+"""Users (connectycube-wire §4): signup, get, list and filter, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from tidings.core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from tidings.core.models import Actor
+from tidings.gateways.connectycube.deps import params, services, session, token_of, user_actor
+from tidings.gateways.connectycube.mapping import user_fields_from_wire, user_to_wire
+from tidings.gateways.connectycube.query import (
+    FieldFilter,
+    ParamsError,
+    as_int,
+    as_int_list,
+    as_list,
+    field_filters,
+    matches,
+)
+
+router = APIRouter()
+
+USER_FILTER_FIELDS = (
+    "id",
+    "login",
+    "email",
+    "full_name",
+    "phone",
+    "external_user_id",
+    "facebook_id",
+    "twitter_id",
+    "user_tags",
+    "created_at",
+    "updated_at",
+    "last_request_at",
+)
+#: Filters are applied to at most this many candidates (narrowed by ids or text first).
+CANDIDATES = 1000
+MAX_PAGE = 100
+
+
+async def _reader(request: Request) -> Actor:
+    """Anyone with a session, app or user, may read users."""
+    return (await session(request)).actor
+
+
+@router.post("/users.json")
+async def signup(request: Request) -> JSONResponse:
+    """Sign up with the app's ``CB-AuthKey`` (no session yet) or under a session."""
+    svc = services(request)
+    if token_of(request):
+        app_id = (await session(request)).app_id
+    else:
+        key = request.headers.get("cb-authkey")
+        if not key:
+            raise Unauthenticated("send CB-AuthKey or CB-Token", code="session_missing")
+        app_id = (await svc.sessions.find_by_auth_key(key)).id
+    data = await params(request)
+    fields = user_fields_from_wire(data.get("user"))
+    login = fields.pop("login", None) or fields.get("email")
+    if not login:
+        raise InvalidInput("login or email is required", field="login")
+    password = fields.pop("password", None)
+    if password is None:
+        raise InvalidInput("password is required", field="password")
+    user = await svc.core.users.create_user(app_id, login=login, password=password, **fields)
+    return JSONResponse({"user": user_to_wire(user)}, status_code=201)
+
+
+async def _filtered(request: Request, actor: Actor, data: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        filters = field_filters(data, USER_FILTER_FIELDS)
+    except ParamsError as exc:
+        raise InvalidInput(str(exc)) from None
+    ids: list[int] | None = None
+    text: str | None = None
+    for flt in filters:
+        if flt.field == "id" and flt.op in ("eq", "in"):
+            try:
+                ids = as_int_list(flt.value, "id")
+            except ParamsError as exc:
+                raise InvalidInput(str(exc), field="id") from None
+        if flt.field in ("login", "full_name") and flt.op in ("eq", "ctn", "start_with"):
+            text = str(flt.value)
+    users = await services(request).core.users.list_users(
+        actor, ids=ids, text=text, limit=CANDIDATES
+    )
+    wire = [user_to_wire(u) for u in users]
+    return [u for u in wire if all(_match(u, f) for f in filters)]
+
+
+def _match(user: dict[str, Any], flt: FieldFilter) -> bool:
+    if flt.field == "user_tags" and flt.op in ("in", "all", "eq"):
+        have = as_list(user.get("user_tags") or "")
+        wanted = as_list(flt.value)
+        return all(t in have for t in wanted) if flt.op == "all" else any(t in have for t in wanted)
+    return matches(user.get(flt.field), flt)
+
+
+def _sorted(items: list[dict[str, Any]], data: dict[str, Any]) -> list[dict[str, Any]]:
+    for key, reverse in (("sort_asc", False), ("sort_desc", True)):
+        field = data.get(key)
+        if isinstance(field, str) and field in USER_FILTER_FIELDS:
+            return sorted(
+                items, key=lambda u: (u.get(field) is None, u.get(field) or 0), reverse=reverse
+            )
+    return items
+
+
+def _page(data: dict[str, Any], limit_key: str, offset_key: str) -> tuple[int, int]:
+    try:
+        limit = as_int(data.get(limit_key), limit_key, 10) or 10
+        offset = as_int(data.get(offset_key), offset_key, 0) or 0
+    except ParamsError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise InvalidInput(f"{limit_key} is 1 to {MAX_PAGE}", field=limit_key)
+    return limit, offset
+
+
+@router.get("/users/v2.json")
+async def list_users_v2(request: Request) -> JSONResponse:
+    """``users.getV2``: field filters, ``limit``/``offset``, ``sort_asc``/``sort_desc``."""
+    actor = await _reader(request)
+    data = await params(request)
+    limit, offset = _page(data, "limit", "offset")
+    items = _sorted(await _filtered(request, actor, data), data)
+    return JSONResponse(
+        {
+            "limit": limit,
+            "skip": offset,
+            "total_entries": len(items),
+            "items": items[offset : offset + limit],
+        }
+    )
+
+
+@router.get("/users.json")
+async def list_users_v1(request: Request) -> JSONResponse:
+    """The deprecated v1 list: ``page``/``per_page``, items wrapped in ``{"user": ...}``."""
+    actor = await _reader(request)
+    data = await params(request)
+    per_page, _ = _page(data, "per_page", "offset")
+    page = as_int(data.get("page"), "page", 1) or 1
+    items = await _filtered(request, actor, {})
+    start = (max(page, 1) - 1) * per_page
+    return JSONResponse(
+        {
+            "current_page": page,
+            "per_page": per_page,
+            "total_entries": len(items),
+            "items": [{"user": u} for u in items[start : start + per_page]],
+        }
+    )
+
+
+async def _one_by(request: Request, field: str, value: Any) -> JSONResponse:
+    actor = await _reader(request)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{field} is required", field=field)
+    found = await _filtered(request, actor, {field: value})
+    if not found:
+        raise NotFound("user not found", code="user_not_found")
+    return JSONResponse({"user": found[0]})
+
+
+@router.get("/users/by_login.json")
+async def by_login(request: Request) -> JSONResponse:
+    return await _one_by(request, "login", (await params(request)).get("login"))
+
+
+@router.get("/users/by_email.json")
+async def by_email(request: Request) -> JSONResponse:
+    return await _one_by(request, "email", (await params(request)).get("email"))
+
+
+@router.get("/users/external/{external_id}.json")
+async def by_external_id(request: Request, external_id: str) -> JSONResponse:
+    return await _one_by(request, "external_user_id", external_id)
+
+
+def _user_id(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 2**31:
+        raise NotFound(f"no user {value!r}", code="user_not_found")
+    return int(value)
+
+
+@router.get("/users/{user_id}.json")
+async def get_user(request: Request, user_id: str) -> JSONResponse:
+    actor = await _reader(request)
+    user = await services(request).core.users.get_user(actor, _user_id(user_id))
+    return JSONResponse({"user": user_to_wire(user)})
+
+
+@router.put("/users/{user_id}.json")
+async def update_user(request: Request, user_id: str) -> JSONResponse:
+    """Profile changes; a new ``password`` needs the right ``old_password``."""
+    actor = await user_actor(request)
+    uid = _user_id(user_id)
+    if uid != actor.user_id:
+        raise Forbidden("you can change only your own profile")
+    svc = services(request)
+    data = await params(request)
+    inner = data.get("user")
+    current = await svc.core.users.get_user(actor, uid)
+    fields = user_fields_from_wire(inner, current.custom_data)
+    if "login" in fields:
+        if fields.pop("login") != current.login:
+            raise InvalidInput("the login cannot be changed here", field="login")
+    if "password" in fields:
+        await svc.sessions.check_password(actor, inner.get("old_password"))
+    user = await svc.core.users.update_user(actor, uid, **fields)
+    return JSONResponse({"user": user_to_wire(user)})
+
+
+@router.delete("/users/{user_id}.json")
+async def delete_user(request: Request, user_id: str) -> Response:
+    actor = await user_actor(request)
+    await services(request).core.users.delete_user(actor, _user_id(user_id))
+    return Response(status_code=200)

@@ -1,0 +1,1 @@
+"""ConnectyCube SDK extras: ``<extraParams>``, mobile state, status streaming."""

@@ -1,0 +1,167 @@
+"""Domain events from the bus -> stanzas for one session (connectycube-wire §10).
+
+Each event becomes zero or more stanzas addressed to the session's full JID. The
+dialog's type (1-1 or room) is looked up once per session and cached.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from xml.etree.ElementTree import Element
+
+from tidings.core import events as ev
+from tidings.core.system_messages import SystemMessageSent
+from tidings.gateways.xmpp import mapping
+from tidings.gateways.xmpp import namespaces as ns
+from tidings.gateways.xmpp.ext_connectycube.stanza import write_extra
+from tidings.gateways.xmpp.jid import JID
+from tidings.gateways.xmpp.roster import stanza as roster
+from tidings.gateways.xmpp.stanza import E
+from tidings.gateways.xmpp.xep_0085.stanza import state_element
+from tidings.gateways.xmpp.xep_0184.stanza import receipt
+from tidings.gateways.xmpp.xep_0333.stanza import marker
+
+if TYPE_CHECKING:
+    from tidings.gateways.xmpp.connection import Session
+
+
+async def dialog_type(session: Session, dialog_id: str) -> str:
+    known = session.dialog_types.get(dialog_id)
+    if known is None:
+        known = (await session.core.dialogs.get_dialog(session.actor, dialog_id)).type
+        session.dialog_types[dialog_id] = known
+    return known
+
+
+async def origin(session: Session, dialog_id: str, user_id: int) -> tuple[JID, str]:
+    """Who a stanza about ``dialog_id`` comes from, and its message type."""
+    if await dialog_type(session, dialog_id) == "private":
+        return session.addressing.user(user_id, session.app_id), "chat"
+    return session.addressing.room(session.app_id, dialog_id, user_id), "groupchat"
+
+
+async def message_for(session: Session, message: dict[str, Any], *, delayed: bool) -> Element:
+    sender, type_ = await origin(session, message["dialog_id"], message["sender_id"])
+    archive = session.jid.bare if type_ == "chat" else JID(sender.local, sender.domain).bare
+    return mapping.message_stanza(
+        message, type_=type_, sender=sender, to=session.jid, archive=archive, delayed=delayed
+    )
+
+
+async def stanzas_for(session: Session, event: Any) -> list[Element]:
+    me = session.user_id
+    if isinstance(event, ev.MessageCreated):
+        if event.message["sender_id"] == me:
+            return []
+        stanza = await message_for(session, event.message, delayed=False)
+        if session.link is not None and not event.message.get("ephemeral"):
+            await session.core.receipts.mark_delivered(
+                session.actor, event.dialog_id, event.message["id"]
+            )
+        return [stanza]
+    if isinstance(event, ev.MessageUpdated):
+        msg = event.message
+        sender, type_ = await origin(session, event.dialog_id, msg["sender_id"])
+        return [
+            E(
+                ns.CLIENT,
+                "message",
+                {"type": type_, "from": str(sender), "to": str(session.jid), "id": msg["id"] + "e"},
+                E(ns.CLIENT, "body", text=msg.get("body") or ""),
+                E(ns.CORRECT, "replace", {"id": msg["id"], "last": "true"}),
+                write_extra(dialog_id=event.dialog_id, params=msg.get("params") or {}),
+            )
+        ]
+    if isinstance(event, ev.MessageDeleted):
+        if not event.for_everyone or event.by_user_id == me:
+            return []
+        sender, type_ = await origin(session, event.dialog_id, event.by_user_id)
+        return [
+            E(
+                ns.CLIENT,
+                "message",
+                {"type": type_, "from": str(sender), "to": str(session.jid)},
+                E(ns.DELETE, "remove", {"id": event.message_id}),
+                write_extra(dialog_id=event.dialog_id),
+            )
+        ]
+    if isinstance(event, ev.MessagesDelivered | ev.MessagesRead):
+        if event.user_id == me:
+            return []
+        meaning = "read" if isinstance(event, ev.MessagesRead) else "delivered"
+        reader = session.addressing.user(event.user_id, session.app_id)
+        out = [
+            E(
+                ns.CLIENT,
+                "message",
+                {"type": "chat", "from": str(reader), "to": str(session.jid)},
+                marker(meaning, event.message_id),
+                write_extra(dialog_id=event.dialog_id),
+            )
+        ]
+        if meaning == "delivered" and session.wants_receipts:
+            out.append(
+                E(
+                    ns.CLIENT,
+                    "message",
+                    {"type": "chat", "from": str(reader), "to": str(session.jid)},
+                    receipt(event.message_id),
+                )
+            )
+        return out
+    if isinstance(event, ev.TypingChanged):
+        if event.user_id == me:
+            return []
+        sender, type_ = await origin(session, event.dialog_id, event.user_id)
+        return [
+            E(
+                ns.CLIENT,
+                "message",
+                {"type": type_, "from": str(sender), "to": str(session.jid)},
+                state_element(event.typing),
+                write_extra(dialog_id=event.dialog_id),
+            )
+        ]
+    if isinstance(event, ev.PresenceChanged):
+        if event.user_id == me or not session.roster_requested:
+            return []
+        return [
+            E(
+                ns.CLIENT,
+                "presence",
+                {
+                    "from": str(session.addressing.user(event.user_id, session.app_id)),
+                    "to": str(session.jid),
+                    "type": None if event.online else "unavailable",
+                },
+            )
+        ]
+    if isinstance(event, SystemMessageSent):
+        return [system_message(session, event)]
+    if isinstance(event, ev.ContactChanged):
+        if event.user_id != me or not session.roster_requested:
+            return []
+        other = session.addressing.user(event.contact_id, session.app_id)
+        return roster.contact_changed(session.jid, other, event.status)
+    return []
+
+
+def system_message(session: Session, event: SystemMessageSent) -> Element:
+    """connectycube-wire §10.8: a ``headline`` stamped with the sender's JID, never stored."""
+    params = dict(event.params)
+    module = str(params.pop("moduleIdentifier", "SystemNotifications"))
+    body = params.pop("body", None)
+    extra = write_extra(dialog_id=None, params=params)
+    extra.insert(0, E(ns.CLIENT, "moduleIdentifier", text=module))
+    return E(
+        ns.CLIENT,
+        "message",
+        {
+            "type": "headline",
+            "id": event.message_id,
+            "from": str(session.addressing.user(event.sender_id, session.app_id)),
+            "to": str(session.jid),
+        },
+        E(ns.CLIENT, "body", text=str(body)) if body else None,
+        extra,
+    )

@@ -1,0 +1,1 @@
+"""XEP-0012 Last Activity over ``core.presence``."""

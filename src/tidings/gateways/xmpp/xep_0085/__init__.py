@@ -1,0 +1,1 @@
+"""XEP-0085 Chat State Notifications (typing)."""

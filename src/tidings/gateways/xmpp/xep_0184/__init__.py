@@ -1,0 +1,1 @@
+"""XEP-0184 Message Delivery Receipts."""

@@ -1,0 +1,1 @@
+"""XEP-0198 Stream Management: acks and resumption."""

@@ -1,0 +1,1 @@
+"""XEP-0313 Message Archive Management over ``core.messages.history``."""

@@ -1,0 +1,1 @@
+"""XEP-0333 Chat Markers (the SDK's delivered/read statuses)."""

@@ -1,0 +1,1 @@
+"""XEP-0359 Unique and Stable Stanza IDs: the stanza id is the tidings message id."""

@@ -1,0 +1,336 @@
+"""Queries for the service desk: tickets, numbered comments, SDK bookkeeping.
+
+Like every store module, functions take a connection and never commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.store.tables import dialog_members, files, messages, users
+from tidings.store.tables_servicedesk import (
+    desk_commands,
+    desk_comments,
+    desk_placeholders,
+    desk_push_calls,
+    desk_push_tokens,
+    desk_tickets,
+    desk_uploads,
+)
+
+# -- tickets --------------------------------------------------------------------------
+
+
+async def insert_ticket(conn: AsyncConnection, **values: Any) -> int:
+    result = await conn.execute(insert(desk_tickets).values(**values).returning(desk_tickets.c.id))
+    return int(result.scalar_one())
+
+
+async def get_ticket(
+    conn: AsyncConnection, app_id: int, ticket_id: int, *, lock: bool = False
+) -> Any:
+    query = select(desk_tickets).where(
+        desk_tickets.c.id == ticket_id, desk_tickets.c.app_id == app_id
+    )
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def update_ticket(conn: AsyncConnection, ticket_id: int, **values: Any) -> None:
+    await conn.execute(update(desk_tickets).where(desk_tickets.c.id == ticket_id).values(**values))
+
+
+async def list_requester_tickets(conn: AsyncConnection, requester_id: int) -> list[Any]:
+    """Every ticket of one identity with the requester's read marker."""
+    query = (
+        select(desk_tickets, dialog_members.c.read_seq)
+        .outerjoin(
+            dialog_members,
+            and_(
+                dialog_members.c.dialog_id == desk_tickets.c.dialog_id,
+                dialog_members.c.user_id == desk_tickets.c.requester_id,
+            ),
+        )
+        .where(desk_tickets.c.requester_id == requester_id)
+        .order_by(desk_tickets.c.id)
+    )
+    return list(await conn.execute(query))
+
+
+async def newest_open_ticket(conn: AsyncConnection, requester_id: int) -> Any:
+    query = (
+        select(desk_tickets)
+        .where(desk_tickets.c.requester_id == requester_id, desk_tickets.c.status == "open")
+        .order_by(desk_tickets.c.id.desc())
+        .limit(1)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def list_inbox(
+    conn: AsyncConnection, app_id: int, *, view: str, agent_id: int, limit: int
+) -> list[Any]:
+    """A page of the console inbox, newest activity first, with requester names."""
+    conditions = [desk_tickets.c.app_id == app_id]
+    if view == "closed":
+        conditions.append(desk_tickets.c.status == "closed")
+    else:
+        conditions.append(desk_tickets.c.status == "open")
+    if view == "mine":
+        conditions.append(desk_tickets.c.assignee_id == agent_id)
+    elif view == "unassigned":
+        conditions.append(desk_tickets.c.assignee_id.is_(None))
+    query = (
+        select(
+            desk_tickets,
+            users.c.full_name.label("requester_name"),
+            users.c.login.label("requester_login"),
+        )
+        .join(users, users.c.id == desk_tickets.c.requester_id)
+        .where(*conditions)
+        .order_by(desk_tickets.c.last_activity_ms.desc(), desk_tickets.c.id.desc())
+        .limit(limit)
+    )
+    return list(await conn.execute(query))
+
+
+async def unread_inbound(conn: AsyncConnection, tickets: list[Any]) -> dict[int, int]:
+    """Client comments newer than what support has seen, per ticket."""
+    if not tickets:
+        return {}
+    conditions = [
+        and_(desk_comments.c.ticket_id == t.id, desk_comments.c.id > t.support_read_id)
+        for t in tickets
+    ]
+    query = (
+        select(desk_comments.c.ticket_id, func.count())
+        .where(desk_comments.c.is_inbound.is_(True), or_(*conditions))
+        .group_by(desk_comments.c.ticket_id)
+    )
+    return {row[0]: int(row[1]) for row in await conn.execute(query)}
+
+
+async def count_open_by_view(conn: AsyncConnection, app_id: int, agent_id: int) -> dict[str, int]:
+    base = select(func.count()).select_from(desk_tickets).where(desk_tickets.c.app_id == app_id)
+    is_open = desk_tickets.c.status == "open"
+    return {
+        "open": int((await conn.execute(base.where(is_open))).scalar_one()),
+        "mine": int(
+            (
+                await conn.execute(base.where(is_open, desk_tickets.c.assignee_id == agent_id))
+            ).scalar_one()
+        ),
+        "unassigned": int(
+            (
+                await conn.execute(base.where(is_open, desk_tickets.c.assignee_id.is_(None)))
+            ).scalar_one()
+        ),
+    }
+
+
+# -- comments ---------------------------------------------------------------------------
+
+
+async def insert_comment(conn: AsyncConnection, **values: Any) -> int:
+    result = await conn.execute(
+        insert(desk_comments).values(**values).returning(desk_comments.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def list_comments(
+    conn: AsyncConnection, ticket_ids: list[int], *, after_id: int = 0
+) -> list[Any]:
+    """Comments with their message, ascending by comment id."""
+    if not ticket_ids:
+        return []
+    query = (
+        select(
+            desk_comments,
+            messages.c.body,
+            messages.c.attachments,
+            messages.c.sender_id,
+            messages.c.deleted,
+        )
+        .join(messages, messages.c.id == desk_comments.c.message_id)
+        .where(desk_comments.c.ticket_id.in_(ticket_ids), desk_comments.c.id > after_id)
+        .order_by(desk_comments.c.id)
+    )
+    return list(await conn.execute(query))
+
+
+async def last_comments(conn: AsyncConnection, ticket_ids: list[int]) -> list[Any]:
+    """The newest comment of each ticket, with its message."""
+    if not ticket_ids:
+        return []
+    newest = (
+        select(func.max(desk_comments.c.id))
+        .where(desk_comments.c.ticket_id.in_(ticket_ids))
+        .group_by(desk_comments.c.ticket_id)
+    )
+    query = (
+        select(
+            desk_comments,
+            messages.c.body,
+            messages.c.attachments,
+            messages.c.sender_id,
+            messages.c.deleted,
+        )
+        .join(messages, messages.c.id == desk_comments.c.message_id)
+        .where(desk_comments.c.id.in_(newest))
+    )
+    return list(await conn.execute(query))
+
+
+async def read_state(conn: AsyncConnection, ticket_id: int, read_seq: int) -> tuple[bool, int]:
+    """(no support comment after ``read_seq``, the highest comment id at or before it)."""
+    unread = (
+        await conn.execute(
+            select(func.count()).where(
+                desk_comments.c.ticket_id == ticket_id,
+                desk_comments.c.is_inbound.is_(False),
+                desk_comments.c.seq > read_seq,
+            )
+        )
+    ).scalar_one()
+    last_read = (
+        await conn.execute(
+            select(func.max(desk_comments.c.id)).where(
+                desk_comments.c.ticket_id == ticket_id, desk_comments.c.seq <= read_seq
+            )
+        )
+    ).scalar_one()
+    return int(unread) == 0, int(last_read or 0)
+
+
+async def get_comment(conn: AsyncConnection, ticket_id: int, comment_id: int) -> Any:
+    query = select(desk_comments).where(
+        desk_comments.c.ticket_id == ticket_id, desk_comments.c.id == comment_id
+    )
+    return (await conn.execute(query)).first()
+
+
+async def max_comment_id(conn: AsyncConnection, ticket_id: int) -> int:
+    query = select(func.max(desk_comments.c.id)).where(desk_comments.c.ticket_id == ticket_id)
+    return int((await conn.execute(query)).scalar_one() or 0)
+
+
+async def ticket_of_file(conn: AsyncConnection, file_id: int) -> Any:
+    """The ticket whose dialog the file was attached in (via the core's grants)."""
+    from tidings.store.tables import file_grants
+
+    query = (
+        select(desk_tickets)
+        .join(file_grants, file_grants.c.dialog_id == desk_tickets.c.dialog_id)
+        .where(file_grants.c.file_id == file_id)
+        .limit(1)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def get_file_by_id(conn: AsyncConnection, file_id: int) -> Any:
+    return (await conn.execute(select(files).where(files.c.id == file_id))).first()
+
+
+# -- SDK bookkeeping ----------------------------------------------------------------------
+
+
+async def get_command_result(conn: AsyncConnection, user_id: int, command_id: str) -> Any:
+    query = select(desk_commands.c.result).where(
+        desk_commands.c.user_id == user_id, desk_commands.c.command_id == command_id
+    )
+    row = (await conn.execute(query)).first()
+    return row.result if row else None
+
+
+async def insert_command_result(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(desk_commands).values(**values))
+
+
+async def get_placeholder(conn: AsyncConnection, user_id: int, local_id: int) -> int | None:
+    query = select(desk_placeholders.c.ticket_id).where(
+        desk_placeholders.c.user_id == user_id, desk_placeholders.c.local_id == local_id
+    )
+    row = (await conn.execute(query)).first()
+    return int(row[0]) if row else None
+
+
+async def insert_placeholder(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(desk_placeholders).values(**values))
+
+
+async def insert_upload(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(desk_uploads).values(**values))
+
+
+async def get_upload(conn: AsyncConnection, guid: str) -> Any:
+    return (await conn.execute(select(desk_uploads).where(desk_uploads.c.guid == guid))).first()
+
+
+async def update_upload(conn: AsyncConnection, guid: str, **values: Any) -> None:
+    await conn.execute(update(desk_uploads).where(desk_uploads.c.guid == guid).values(**values))
+
+
+async def count_push_calls(
+    conn: AsyncConnection, *, since_ms: int, app_id: int | None = None, user_id: int | None = None
+) -> int:
+    query = (
+        select(func.count()).select_from(desk_push_calls).where(desk_push_calls.c.at_ms > since_ms)
+    )
+    if app_id is not None:
+        query = query.where(desk_push_calls.c.app_id == app_id)
+    if user_id is not None:
+        query = query.where(desk_push_calls.c.user_id == user_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def insert_push_call(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(desk_push_calls).values(**values))
+
+
+async def prune_push_calls(conn: AsyncConnection, before_ms: int) -> None:
+    await conn.execute(delete(desk_push_calls).where(desk_push_calls.c.at_ms <= before_ms))
+
+
+async def set_push_token(
+    conn: AsyncConnection, *, user_id: int, instance_id: str, **values: Any
+) -> None:
+    await conn.execute(
+        delete(desk_push_tokens).where(
+            desk_push_tokens.c.user_id == user_id, desk_push_tokens.c.instance_id == instance_id
+        )
+    )
+    if values.get("token"):
+        await conn.execute(
+            insert(desk_push_tokens).values(user_id=user_id, instance_id=instance_id, **values)
+        )
+
+
+async def list_push_tokens(conn: AsyncConnection, user_id: int) -> list[Any]:
+    query = (
+        select(desk_push_tokens)
+        .where(desk_push_tokens.c.user_id == user_id)
+        .order_by(desk_push_tokens.c.instance_id)
+    )
+    return list(await conn.execute(query))
+
+
+async def list_agent_logins(conn: AsyncConnection, email: str) -> list[tuple[int, int]]:
+    """(app id, user id) of every agent or admin account with this email login."""
+    query = select(users.c.app_id, users.c.id).where(
+        users.c.login == email, users.c.role.in_(("agent", "admin"))
+    )
+    return [(r[0], r[1]) for r in await conn.execute(query)]
+
+
+async def list_agents(conn: AsyncConnection, app_id: int) -> list[Any]:
+    query = (
+        select(users.c.id, users.c.full_name, users.c.email)
+        .where(users.c.app_id == app_id, users.c.role.in_(("agent", "admin")))
+        .order_by(users.c.full_name)
+    )
+    return list(await conn.execute(query))
