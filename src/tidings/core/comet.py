@@ -3,6 +3,10 @@
 A publish on an application channel goes through the bus (the Redis bus with
 several nodes): each node's Bayeux gateway queues it for its own sessions, so a
 client long-polling any node receives what was published on another.
+
+Sessions themselves move through the bus too: a node asked about a ``clientId``
+it does not hold publishes ``CometSessionWanted`` and the holder answers with
+``CometSessionMoved`` (the session as JSON), so a client may switch nodes.
 """
 
 from __future__ import annotations
@@ -30,3 +34,29 @@ class CometService:
     async def publish(self, channel: str, data: Any, *, app_id: int = 0) -> None:
         """Broadcast to every node; ``app_id`` 0 = not tied to an app (any CometD client)."""
         await self.core.publish(CometPublished(app_id=app_id, channel=channel, data=data))
+
+    async def want_session(self, client_id: str, node: str) -> None:
+        """Ask the node holding Bayeux session ``client_id`` to hand it to ``node``."""
+        await self.core.publish(CometSessionWanted(app_id=0, client_id=client_id, node=node))
+
+    async def hand_over(self, client_id: str, node: str, session: dict[str, Any]) -> None:
+        await self.core.publish(
+            CometSessionMoved(app_id=0, client_id=client_id, node=node, session=session)
+        )
+
+
+@_event("comet.session_wanted")
+class CometSessionWanted(Event):
+    """Node ``node`` got a request for a session it does not hold (bayeux docs: nodes)."""
+
+    client_id: str
+    node: str
+
+
+@_event("comet.session_moved")
+class CometSessionMoved(Event):
+    """The session's holder gave it (subscriptions, attributes, queue) to ``node``."""
+
+    client_id: str
+    node: str
+    session: dict[str, Any]

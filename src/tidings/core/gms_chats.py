@@ -166,6 +166,14 @@ class GmsChatService:
             row = await store.get_chat_by_session(conn, chat_session_id)
         return _chat(row) if row is not None else None
 
+    async def find_by_secure_key(self, app: App, secure_key: str) -> Chat | None:
+        """Chat v2 over CometD resumes a chat on a new session by its ``secureKey`` (§9)."""
+        if not secure_key:
+            return None
+        async with self.core.db.read() as conn:
+            row = await store.get_chat_by_secure_key(conn, app.id, secure_key)
+        return _chat(row) if row is not None else None
+
     async def client_send(self, app: App, service_id: str, text: str) -> None:
         chat, _ = await self.transcript(app, service_id, 1 << 30)
         if chat.state != "TRANSCRIPT":

@@ -83,6 +83,13 @@ async def get_chat_by_session(conn: AsyncConnection, chat_session_id: str) -> An
     return (await conn.execute(query)).first()
 
 
+async def get_chat_by_secure_key(conn: AsyncConnection, app_id: int, secure_key: str) -> Any:
+    query = select(gms_chats).where(
+        gms_chats.c.app_id == app_id, gms_chats.c.secure_key == secure_key
+    )
+    return (await conn.execute(query)).first()
+
+
 async def update_chat(conn: AsyncConnection, service_id: str, **values: Any) -> None:
     await conn.execute(
         update(gms_chats).where(gms_chats.c.service_id == service_id).values(**values)

@@ -64,6 +64,32 @@ class ClientSession:
         self.queue_bytes = 0
         return out
 
+    def to_dict(self) -> dict[str, Any]:
+        """The session as JSON, to hand it to another node (a held connect stays behind)."""
+        return {
+            "id": self.id,
+            "transport": self.transport,
+            "attributes": dict(self.attributes),
+            "state": self.state.value,
+            "subscriptions": sorted(self.subscriptions),
+            "queue": list(self.queue),
+            "connects": self.connects,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClientSession:
+        session = cls(
+            id=str(data["id"]),
+            transport=str(data.get("transport", "long-polling")),
+            attributes=attributes_from(data.get("attributes")),
+            state=ClientState(data.get("state", ClientState.HANDSHAKEN.value)),
+            subscriptions={s for s in data.get("subscriptions", []) if isinstance(s, str)},
+            connects=int(data.get("connects", 0)),
+        )
+        for message in data.get("queue", []):
+            session.push(message, 1 << 31, 1 << 62)
+        return session
+
 
 def attributes_from(values: Any) -> dict[str, str]:
     if not isinstance(values, dict):

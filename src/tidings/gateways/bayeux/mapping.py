@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tidings.core.comet import CometPublished
+from tidings.core.comet import CometPublished, CometSessionMoved, CometSessionWanted
 from tidings.core.events import Event
 from tidings.core.hub import Core
 from tidings.gateways.bayeux.advice import BayeuxConfig
@@ -38,7 +39,24 @@ SubscribeListener = Callable[[str, tuple[str, ...]], Awaitable[None]]
 RemovedListener = Callable[[Removed], Awaitable[None]]
 
 #: Headers copied onto a session as attributes (GMS §7.2 binds sessions to ``gms_user``).
-IDENTITY_HEADERS = ("gms_user",)
+#: ``apikey`` picks the GMS app that Chat v2 over CometD speaks for.
+IDENTITY_HEADERS = ("gms_user", "apikey")
+#: How long a node waits for the cluster to hand it a session it does not hold.
+FETCH_TIMEOUT = 3.0
+
+
+class _Fetch:
+    """A session this node asked the cluster for.
+
+    ``listening`` turns on when our own ``CometSessionWanted`` comes back from the
+    bus: from that point in the (totally ordered) event stream the holder no longer
+    queues for the session, so broadcasts are kept here and replayed on adoption.
+    """
+
+    def __init__(self) -> None:
+        self.done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.listening = False
+        self.missed: list[CometPublished] = []
 
 
 class BayeuxGateway:
@@ -62,6 +80,11 @@ class BayeuxGateway:
         self._on_removed: list[RemovedListener] = []
         self._unsubscribe: Callable[[], None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        #: This process, among the nodes sharing the bus.
+        self.node = secrets.token_hex(8)
+        #: With a shared bus, sessions move to whichever node the client talks to.
+        self.clustered = not core.settings.bus_url.startswith("memory")
+        self._fetches: dict[str, _Fetch] = {}
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -102,6 +125,10 @@ class BayeuxGateway:
     def sessions_where(self, **attributes: str) -> list[Any]:
         return self.server.sessions_where(**attributes)
 
+    def session_of(self, client_id: str) -> Any:
+        """The local session ``client_id`` (attributes may be updated), or None."""
+        return self.server.sessions.get(client_id)
+
     def publish_local(self, channel: str, data: Any) -> None:
         woken, events = self.server.publish(channel, data)
         self._wake(woken)
@@ -115,6 +142,8 @@ class BayeuxGateway:
     async def process(
         self, messages: list[Message], *, transport: str, attributes: dict[str, str]
     ) -> Outcome:
+        if self.clustered:
+            await self._fetch_unknown(messages)
         outcome = self.server.handle(
             messages, self.now(), transport=transport, attributes=attributes
         )
@@ -198,6 +227,64 @@ class BayeuxGateway:
     async def _on_bus(self, event: Event) -> None:
         if isinstance(event, CometPublished):
             self.publish_local(event.channel, event.data)
+            for fetch in self._fetches.values():
+                if fetch.listening:
+                    fetch.missed.append(event)
+        elif isinstance(event, CometSessionWanted):
+            await self._on_wanted(event)
+        elif isinstance(event, CometSessionMoved):
+            self._on_moved(event)
+
+    # -- sessions across nodes ---------------------------------------------------------
+
+    async def _fetch_unknown(self, messages: list[Message]) -> None:
+        """Before handling a request, pull the sessions it names from whichever node holds
+        them: a client may long-poll any node (GMS: "with the Redis bus, a client may
+        long-poll any node"). Unknown everywhere → the usual 402 after the wait."""
+        wanted = {
+            m["clientId"]
+            for m in messages
+            if isinstance(m.get("clientId"), str)
+            and m.get("channel") != "/meta/handshake"
+            and m["clientId"] not in self.server.sessions
+        }
+        for client_id in wanted:
+            fetch = self._fetches.get(client_id)
+            if fetch is None:
+                fetch = self._fetches[client_id] = _Fetch()
+                await self.core.comet.want_session(client_id, self.node)
+            try:
+                await asyncio.wait_for(asyncio.shield(fetch.done), FETCH_TIMEOUT)
+            except TimeoutError:
+                log.debug("no node holds bayeux session %s", client_id)
+            finally:
+                if self._fetches.get(client_id) is fetch:
+                    del self._fetches[client_id]
+
+    async def _on_wanted(self, event: CometSessionWanted) -> None:
+        if event.node == self.node:
+            fetch = self._fetches.get(event.client_id)
+            if fetch is not None:
+                fetch.listening = True
+            return
+        dump, held = self.server.export(event.client_id)
+        if dump is None:
+            return
+        log.debug("bayeux session %s moves to node %s", event.client_id, event.node)
+        if held is not None:
+            self._release(event.client_id, held)
+        self._sockets.pop(event.client_id, None)
+        await self.core.comet.hand_over(event.client_id, event.node, dump)
+
+    def _on_moved(self, event: CometSessionMoved) -> None:
+        fetch = self._fetches.get(event.client_id)
+        if event.node != self.node or fetch is None or fetch.done.done():
+            return
+        session = self.server.adopt(event.session, self.now())
+        for missed in fetch.missed:
+            if session.subscribed_to(missed.channel):
+                self.server.deliver(session.id, missed.channel, missed.data)
+        fetch.done.set_result(True)
 
     async def _sweep(self) -> None:
         while True:

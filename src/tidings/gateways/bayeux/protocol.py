@@ -301,6 +301,27 @@ class BayeuxServer:
         self.sessions.pop(session.id, None)
         events.append(Removed(session.id, reason, ext, dict(session.attributes)))
 
+    # -- sessions moving between nodes --------------------------------------------
+
+    def export(self, client_id: str) -> tuple[dict[str, Any] | None, int | None]:
+        """Give a session up to another node: (its dump, the token of a connect held here).
+
+        The held connect is completed with a plain reply (no deliveries: the queue
+        travels in the dump), so the client's next connect goes wherever it likes.
+        """
+        session = self.sessions.pop(client_id, None)
+        if session is None:
+            return None, None
+        held, session.held = session.held, None
+        return session.to_dict(), held
+
+    def adopt(self, dump: dict[str, Any], now: int) -> ClientSession:
+        """Take over a session another node exported; it expires like a fresh connect."""
+        session = ClientSession.from_dict(dump)
+        session.expires_at = now + self.config.interval_ms + self.config.max_interval_ms
+        self.sessions[session.id] = session
+        return session
+
     # -- timers -----------------------------------------------------------------
 
     def expire(self, now: int) -> list[AppEvent]:

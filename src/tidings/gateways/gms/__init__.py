@@ -23,6 +23,8 @@ from starlette.routing import Route
 from tidings.core.events import Event
 from tidings.core.gms_chats import Chat, Entry, GmsChatChanged
 from tidings.core.hub import Core
+from tidings.gateways.gms.chat_v2_comet import PREFIX as CHAT_V2
+from tidings.gateways.gms.chat_v2_comet import ChatV2Comet
 from tidings.gateways.gms.mapping import notification
 from tidings.gateways.gms.routes import dispatch
 
@@ -37,6 +39,8 @@ class CometSink(Protocol):
     def deliver(self, client_id: str, channel: str, data: Any) -> bool: ...
     def sessions_where(self, **attributes: str) -> list[Any]: ...
     def on_subscribe(self, listener: Any) -> None: ...
+    def session_of(self, client_id: str) -> Any: ...
+    def register_service(self, prefix: str, handler: Any) -> None: ...
 
 
 class GmsGateway:
@@ -48,6 +52,8 @@ class GmsGateway:
         self._unsubscribe: Callable[[], None] | None = None
         self._scheduler: asyncio.Task[None] | None = None
         comet.on_subscribe(self._subscribed)
+        self.chat_v2 = ChatV2Comet(core, comet)
+        comet.register_service(CHAT_V2, self.chat_v2.handle)
 
     async def start(self) -> None:
         self._unsubscribe = self.core.bus.subscribe(self._on_event)
@@ -88,6 +94,7 @@ class GmsGateway:
             started_ms=header["started_ms"],
         )
         entries = [Entry(e[0], e[1], e[2], e[3], e[4], e[5]) for e in event.entries]
+        self.chat_v2.chat_changed(chat, entries)
         data = notification(event.service_id, chat, entries)
         sessions = [
             s
