@@ -25,7 +25,15 @@ async def claim_due(conn: AsyncConnection, *, now_ms: int, lease_ms: int, limit:
         and_(outbox.c.state == "queued", outbox.c.next_attempt_ms <= now_ms),
         and_(outbox.c.state == "sending", outbox.c.locked_until_ms <= now_ms),
     )
-    picked = select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_ms).limit(limit)
+    # First attempts before retries: a backlog of retries to a dead destination must
+    # not hold back fresh messages, which are the ones users are waiting for.
+    first_attempt = outbox.c.attempts == 0
+    picked = (
+        select(outbox.c.id)
+        .where(due)
+        .order_by(first_attempt.desc(), outbox.c.next_attempt_ms)
+        .limit(limit)
+    )
     if conn.dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     stmt = (
