@@ -19,6 +19,7 @@ shows one notification.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import ssl
 import time
@@ -46,7 +47,7 @@ class APNsProvider(Provider):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._clients: dict[str, httpx.AsyncClient] = {}
-        self._tokens: dict[tuple[str, str], tuple[float, str]] = {}
+        self._tokens: dict[tuple[str, str, str], tuple[float, str]] = {}
         self._keys: dict[str, str] = {}
 
     def config(self, app: App) -> dict[str, Any]:
@@ -88,17 +89,20 @@ class APNsProvider(Provider):
         team_id, key_id = str(config.get("team_id") or ""), str(config.get("key_id") or "")
         if not team_id or not key_id:
             raise LookupError("APNs team_id and key_id are not configured")
-        cached = self._tokens.get((team_id, key_id))
+        private_key = self._private_key(config)
+        # Keyed by the key itself too: a key replaced under the same id gets a new token.
+        cache_key = (team_id, key_id, hashlib.sha256(private_key.encode()).hexdigest())
+        cached = self._tokens.get(cache_key)
         now = time.time()
         if cached and not refresh and now - cached[0] < TOKEN_LIFETIME_S:
             return cached[1]
         token = jwt.encode(
             {"iss": team_id, "iat": int(now)},
-            self._private_key(config),
+            private_key,
             algorithm="ES256",
             headers={"kid": key_id},
         )
-        self._tokens[(team_id, key_id)] = (now, token)
+        self._tokens[cache_key] = (now, token)
         return token
 
     async def send(self, delivery: Delivery, app: App) -> Outcome:

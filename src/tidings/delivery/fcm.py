@@ -42,7 +42,7 @@ class FCMProvider(Provider):
         self.client = httpx.AsyncClient(timeout=TIMEOUT)
         self._file_credentials: dict[str, Any] | None = None
         #: client_email -> (expires at, access token)
-        self._tokens: dict[str, tuple[float, str]] = {}
+        self._tokens: dict[tuple[str, str, str], tuple[float, str]] = {}
         self._token_lock = asyncio.Lock()
 
     def config(self, app: App) -> dict[str, Any]:
@@ -69,8 +69,11 @@ class FCMProvider(Provider):
     async def access_token(self, config: dict[str, Any], *, refresh: bool = False) -> str:
         credentials = config["credentials"]
         email = credentials["client_email"]
+        # One access token per account, token endpoint and key: a rotated key or another
+        # endpoint never reuses a token it did not earn.
+        cache_key = (email, str(config["token_uri"]), str(credentials.get("private_key_id", "")))
         async with self._token_lock:
-            cached = self._tokens.get(email)
+            cached = self._tokens.get(cache_key)
             if cached and not refresh and cached[0] > time.time() + 60:
                 return cached[1]
             now = int(time.time())
@@ -92,7 +95,7 @@ class FCMProvider(Provider):
             response.raise_for_status()
             answer = response.json()
             token = str(answer["access_token"])
-            self._tokens[email] = (now + int(answer.get("expires_in", 3600)), token)
+            self._tokens[cache_key] = (now + int(answer.get("expires_in", 3600)), token)
             return token
 
     async def send(self, delivery: Delivery, app: App) -> Outcome:
@@ -120,7 +123,9 @@ class FCMProvider(Provider):
         if code in DROP_CODES or (status == 404 and code in ("", "NOT_FOUND")):
             return Outcome.failed(f"FCM {status} {code}", forget_token=True)
         if status == 401:
-            self._tokens.pop(credentials["client_email"], None)
+            # The access token was refused: forget every token of this account.
+            for key in [k for k in self._tokens if k[0] == credentials["client_email"]]:
+                del self._tokens[key]
             return Outcome.retry(f"FCM {status} {code}")
         if status == 429 or status >= 500:
             return Outcome.retry(
