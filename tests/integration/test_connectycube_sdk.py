@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import websockets
 
+from tidings.client import RealtimeConnection
 from tidings.core.models import Actor, HistoryFilter
 
 HARNESS = Path(__file__).resolve().parents[1] / "js" / "connectycube"
@@ -392,3 +393,52 @@ async def test_sdk_chat_last_activity(server) -> None:
     r = await run_flow(server, "chatLastActivity", users, app)
     assert r["online"] == {"userId": users[1]["id"], "seconds": 0}
     assert r["offline"]["userId"] == users[1]["id"] and r["offline"]["seconds"] >= 0
+
+
+async def test_sdk_and_native_api_see_the_same_chat(server) -> None:
+    """Issue 3: one chat, two APIs. A 1-1 message the SDK sends over XMPP is in the
+    recipient's native history (``GET /api/v1/dialogs/{id}/messages``) and unread counts
+    (``GET /api/v1/unread``); the recipient's answer over the native WebSocket reaches
+    the SDK's onMessageListener with its id and dialog id."""
+    await _require_xmpp(server)
+    app, users = await _people(server, 1)
+    _app, peer, token = await server.new_user(app)
+    users.append({"id": peer.id, "login": peer.login, "password": "correct horse"})
+    native = server.client(token)
+    connections: list[RealtimeConnection] = []
+    seen: dict[str, Any] = {}
+
+    async def on_step(request: dict[str, Any]) -> Any:
+        # Errors go back to the flow (which fails with them) rather than leave it waiting.
+        try:
+            if "listen" in request:
+                connections.append(await RealtimeConnection.connect(server.ws_url, token))
+                return {"listening": True}
+            ws = connections[0]
+            # Events are published after commit: once it is here, it is stored.
+            seen["event"] = (await ws.next_event("message.created"))["data"]
+            seen["history"] = await native.history(request["dialog_id"])
+            seen["unread"] = await native.unread()
+            return await ws.send_message(request["dialog_id"], "from the native websocket")
+        except Exception as exc:  # noqa: BLE001 - reported through the flow's result
+            return {"error": repr(exc)}
+
+    try:
+        r = await run_flow(server, "chatNative", users, app, on_step)
+    finally:
+        for connection in connections:
+            await connection.close()
+    dialog_id, sdk_id = r["dialog_id"], r["id"]
+    # (a) SDK -> native: the recipient's history and unread count have it.
+    assert seen["event"]["dialog_id"] == dialog_id and seen["event"]["message"]["id"] == sdk_id
+    (stored,) = seen["history"]["items"]
+    assert stored["id"] == sdk_id and stored["body"] == "from the sdk"
+    assert stored["sender_id"] == users[0]["id"] and stored["dialog_id"] == dialog_id
+    assert seen["unread"] == {"total": 1, "dialogs": {dialog_id: 1}}
+    # (b) native -> SDK: the SDK's listener got the native message as sent.
+    assert r["userId"] == peer.id
+    assert r["message"]["id"] == r["native"]["id"]
+    assert r["message"]["body"] == "from the native websocket"
+    assert r["message"]["dialog_id"] == dialog_id
+    history = await native.history(dialog_id)
+    assert [m["id"] for m in history["items"]] == [sdk_id, r["native"]["id"]]

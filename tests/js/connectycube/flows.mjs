@@ -499,6 +499,31 @@ const flows = {
     await b.cube.chat.disconnect();
     return { id, errorId, error, names };
   },
+
+  async chatNative() {
+    // Issue 3: the SDK and the native API are one chat. USERS[1] is not an SDK client:
+    // the pytest side drives them with a native session token (REST + /api/v1/ws).
+    const a = await connect(await loggedIn(0));
+    const peer = USERS[1];
+    const dialog = await a.cube.chat.dialog.create({ type: 3, occupants_ids: [peer.id] });
+    const aIn = inbox(a.cube);
+    const answered = (answer) => {
+      if (answer?.error) throw new Error(`pytest side: ${answer.error}`);
+      return answer;
+    };
+    // The peer's native WebSocket is open before we send, so its event proves storage.
+    answered(await step({ listen: dialog._id }));
+    const id = a.cube.chat.send(peer.id, {
+      type: "chat",
+      body: "from the sdk",
+      extension: { save_to_history: 1, dialog_id: dialog._id },
+    });
+    // The peer checks its native history and unread, then answers over /api/v1/ws.
+    const native = answered(await step({ sent: id, dialog_id: dialog._id }));
+    const { userId, message } = await aIn.next(native.body);
+    await a.cube.chat.disconnect();
+    return { dialog_id: dialog._id, id, native, userId, message };
+  },
 };
 
 async function main() {
