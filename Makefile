@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Set to 1 once a browser test exists (the agent console).
 NEEDS_CHROMIUM ?= 1
 
-.PHONY: venv install install-test test-deps migrate run test lint clean
+.PHONY: venv install install-test test-deps migrate run test lint clean bench bench-quick bench-deps
 
 venv: $(BIN)/python
 
@@ -32,6 +32,19 @@ test-deps:
 test: install-test test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
+
+# Benchmarks against Prosody and ejabberd (bench/README.md); apt-get needs root.
+bench-deps: venv
+	$(BIN)/pip install -e '.[bench]'
+	@command -v prosody >/dev/null && command -v ejabberdctl >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			prosody ejabberd lua-dbi-sqlite3)
+
+bench: bench-deps
+	$(BIN)/python -m bench.run
+
+bench-quick: bench-deps
+	$(BIN)/python -m bench.run --quick
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

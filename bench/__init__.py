@@ -1,0 +1,1 @@
+"""Benchmarks: tidings next to Prosody and ejabberd (see bench/README.md)."""
