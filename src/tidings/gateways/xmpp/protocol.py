@@ -137,7 +137,10 @@ class XmppStream:
         features = E(ns.STREAMS, "features")
         if not self.authenticated:
             if self.tls_available and not self.tls_active:
-                features.append(E(ns.TLS, "starttls"))
+                # RFC 6120 §5.3.1: TLS is mandatory-to-negotiate where we offer it, so no
+                # mechanism is advertised before it (PLAIN must never cross in clear).
+                features.append(E(ns.TLS, "starttls", {}, E(ns.TLS, "required")))
+                return features
             features.append(
                 E(ns.SASL, "mechanisms", {}, *(E(ns.SASL, "mechanism", text=m) for m in MECHANISMS))
             )

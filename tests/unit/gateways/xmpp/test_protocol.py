@@ -35,8 +35,10 @@ def test_tcp_negotiation_to_ready() -> None:
     stream.receive_data(HEADER)
     assert stream.events_received() == [StreamOpened(to="localhost", from_="")]
     sent = out(stream)
-    assert b"<stream:stream" in sent and b"<starttls" in sent and b"<mechanism>PLAIN" in sent
-    # PLAIN before STARTTLS is refused: TLS is required when it is offered.
+    assert b"<stream:stream" in sent and b"<starttls" in sent and b"<required" in sent
+    # RFC 6120 §5.3.1: no SASL mechanism is offered before TLS, and PLAIN sent anyway is
+    # refused: TLS is required when it is offered.
+    assert b"<mechanism>" not in sent
     stream.receive_data(AUTH)
     assert b"encryption-required" in out(stream)
     stream.receive_data(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
@@ -44,7 +46,8 @@ def test_tcp_negotiation_to_ready() -> None:
     assert b"<proceed" in out(stream)
     stream.tls_established()
     stream.receive_data(HEADER)
-    assert b"<starttls" not in out(stream)
+    after_tls = out(stream)
+    assert b"<starttls" not in after_tls and b"<mechanism>PLAIN" in after_tls
     stream.events_received()
     stream.receive_data(AUTH)
     [auth] = stream.events_received()
