@@ -156,14 +156,17 @@ def make_tls(folder: Path) -> tuple[Path, Path, Path]:
     ca_file, cert_file, key_file = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
     ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key_file.write_text(pem(key))
     return ca_file, cert_file, key_file
+
+
+def pem(key: Any) -> str:
+    """A private key as unencrypted PKCS#8 PEM, the form APNs .p8 and FCM JSON use."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 # -- APNs ----------------------------------------------------------------------
@@ -188,11 +191,7 @@ class FakeAPNs:
 
     @property
     def key_pem(self) -> str:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
+        return pem(self.key)
 
     def for_token(self, token: str) -> list[dict[str, Any]]:
         return [r for r in self.received if r["token"] == token]
@@ -280,11 +279,7 @@ class FakeFCM:
             "type": "service_account",
             "project_id": self.project_id,
             "private_key_id": "k1",
-            "private_key": self.key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ).decode(),
+            "private_key": pem(self.key),
             "client_email": self.client_email,
             "token_uri": f"{self.root}/token",
         }
