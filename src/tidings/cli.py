@@ -38,7 +38,9 @@ async def _with_core(settings: Settings, action: Callable[[Any], Awaitable[Any]]
     from tidings.store.database import Database
     from tidings.store.migrate import migrate
 
-    db = Database(settings.effective_database_url, pool_size=2)
+    db = Database(
+        settings.effective_database_url, pool_size=2, sqlite_driver=settings.sqlite_driver
+    )
     bus = create_bus(settings.bus_url)
     try:
         await migrate(db)
@@ -98,7 +100,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> None:
-        db = Database(settings.effective_database_url, pool_size=1)
+        db = Database(
+            settings.effective_database_url, pool_size=1, sqlite_driver=settings.sqlite_driver
+        )
         try:
             await migrate(db)
         finally:

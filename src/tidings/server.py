@@ -49,7 +49,7 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.effective_database_url)
+        db = Database(settings.effective_database_url, sqlite_driver=settings.sqlite_driver)
         if run_migrations:
             await migrate(db)
         bus = create_bus(settings.bus_url, client_name=f"tidings-{settings.node_id}")
@@ -86,6 +86,7 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 xmpp_server.close()
             await xmpp.stop()
             await realtime.stop()
+            await core.delivered_marks.flush()
             await delivery.stop()
             await gms.stop()
             await bayeux.stop()

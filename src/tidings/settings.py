@@ -23,6 +23,13 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
         "SQLAlchemy URL. Empty means `sqlite+aiosqlite:///<data dir>/tidings.db`; "
         "use `postgresql+asyncpg://user@host/db` in production.",
     ),
+    "TIDINGS_SQLITE_DRIVER": (
+        "sqlite_driver",
+        "inline",
+        "How SQLite is called: `inline` runs each statement on the event loop's thread "
+        "(fast: statements take microseconds); `thread` uses aiosqlite's worker thread "
+        "(a long query does not stall the loop, but every statement pays a thread hop).",
+    ),
     "TIDINGS_BUS_URL": (
         "bus_url",
         "memory://",
@@ -162,6 +169,7 @@ class Settings:
 
     data_dir: Path = Path("./var")
     database_url: str = ""
+    sqlite_driver: str = "inline"
     bus_url: str = "memory://"
     host: str = "127.0.0.1"
     port: int = 8080

@@ -33,6 +33,7 @@ class Core:
         from tidings.core.apps import AppService
         from tidings.core.auth import AuthService
         from tidings.core.contacts import ContactService
+        from tidings.core.delivered_marks import DeliveredMarks
         from tidings.core.dialogs import DialogService
         from tidings.core.files import FileService
         from tidings.core.messages import MessageService
@@ -54,6 +55,7 @@ class Core:
         self.dialogs = DialogService(self)
         self.messages = MessageService(self)
         self.receipts = ReceiptService(self)
+        self.delivered_marks = DeliveredMarks(self)
         self.typing = TypingService(self)
         self.contacts = ContactService(self)
         self.presence = PresenceService(self)

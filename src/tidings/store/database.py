@@ -4,6 +4,10 @@ SQLite allows one writer at a time. Rather than let concurrent writers collide
 and retry on ``database is locked``, writes in this process queue on an asyncio
 lock and open with ``BEGIN IMMEDIATE``; other processes (the CLI) wait on
 ``busy_timeout``. PostgreSQL needs neither: row locks order concurrent writers.
+
+SQLite statements run on the event loop's thread by default
+(:mod:`tidings.store.sqlite_inline` says why); ``sqlite_driver="thread"`` keeps
+aiosqlite's worker thread.
 """
 
 from __future__ import annotations
@@ -17,17 +21,29 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tidings.store.sqlite_inline import inline_url
+
+SQLITE_DRIVERS = ("inline", "thread")
+
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, sqlite_driver: str = "inline") -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
+            if sqlite_driver not in SQLITE_DRIVERS:
+                raise ValueError(
+                    f"sqlite_driver must be one of {SQLITE_DRIVERS}, not {sqlite_driver!r}"
+                )
             database = parsed.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size)
+            if sqlite_driver == "inline":
+                parsed = inline_url(parsed)
+            elif parsed.get_driver_name() != "aiosqlite":
+                parsed = parsed.set(drivername="sqlite+aiosqlite")
+            self.engine: AsyncEngine = create_async_engine(parsed, pool_size=pool_size)
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
         else:

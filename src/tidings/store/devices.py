@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.tables import blocks, connections, dialog_members
@@ -56,6 +56,39 @@ async def delete_token(conn: AsyncConnection, app_id: int, platform: str, token:
     return int(result.rowcount or 0)
 
 
+def _push_targets_query() -> Any:
+    live = (
+        select(connections.c.user_id)
+        .where(
+            connections.c.user_id == devices.c.user_id,
+            connections.c.seen_ms > bindparam("alive_after_ms"),
+        )
+        .exists()
+    )
+    return (
+        select(devices)
+        .select_from(
+            devices.join(
+                dialog_members,
+                and_(
+                    dialog_members.c.dialog_id == bindparam("dialog_id"),
+                    dialog_members.c.user_id == devices.c.user_id,
+                ),
+            )
+        )
+        .where(
+            devices.c.user_id.in_(bindparam("user_ids", expanding=True)),
+            dialog_members.c.muted.is_(False),
+            ~live,
+        )
+        .order_by(devices.c.user_id, devices.c.id)
+    )
+
+
+#: Built once: it runs for every message sent.
+_PUSH_TARGETS = _push_targets_query()
+
+
 async def push_targets(
     conn: AsyncConnection,
     dialog_id: str,
@@ -66,30 +99,8 @@ async def push_targets(
     member has not muted the dialog and has no live connection. One indexed query."""
     if not user_ids:
         return []
-    live = (
-        select(connections.c.user_id)
-        .where(connections.c.user_id == devices.c.user_id, connections.c.seen_ms > alive_after_ms)
-        .exists()
-    )
-    query = (
-        select(devices)
-        .select_from(
-            devices.join(
-                dialog_members,
-                and_(
-                    dialog_members.c.dialog_id == dialog_id,
-                    dialog_members.c.user_id == devices.c.user_id,
-                ),
-            )
-        )
-        .where(
-            devices.c.user_id.in_(user_ids),
-            dialog_members.c.muted.is_(False),
-            ~live,
-        )
-        .order_by(devices.c.user_id, devices.c.id)
-    )
-    return list(await conn.execute(query))
+    params = {"dialog_id": dialog_id, "user_ids": user_ids, "alive_after_ms": alive_after_ms}
+    return list(await conn.execute(_PUSH_TARGETS, params))
 
 
 async def targets_for_users(

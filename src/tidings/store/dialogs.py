@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import BigInteger, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.tables import blocks, dialog_members, dialogs, messages, pinned_messages, users
@@ -25,6 +25,27 @@ async def get_dialog(conn: AsyncConnection, app_id: int, dialog_id: str) -> Any:
 _MEMBER_COLUMNS = ("role", "read_seq", "delivered_seq", "cleared_seq", "hidden", "muted")
 
 
+def _dialog_with_member_query() -> Any:
+    member_columns = [dialog_members.c[c].label(f"member_{c}") for c in _MEMBER_COLUMNS]
+    return (
+        select(dialogs, dialog_members.c.user_id.label("member_user_id"), *member_columns)
+        .outerjoin(
+            dialog_members,
+            and_(
+                dialog_members.c.dialog_id == dialogs.c.id,
+                dialog_members.c.user_id == bindparam("user_id"),
+            ),
+        )
+        .where(dialogs.c.id == bindparam("dialog_id"), dialogs.c.app_id == bindparam("app_id"))
+    )
+
+
+# Built once: hot statements built per call spend more time in SQLAlchemy (clause
+# construction, cache keys) than SQLite spends running them.
+_DIALOG_WITH_MEMBER = _dialog_with_member_query()
+_DIALOG_WITH_MEMBER_LOCKED = _DIALOG_WITH_MEMBER.with_for_update(of=dialogs)
+
+
 async def get_dialog_with_member(
     conn: AsyncConnection, app_id: int, dialog_id: str, user_id: int, *, lock: bool = False
 ) -> tuple[Any, Any]:
@@ -32,18 +53,13 @@ async def get_dialog_with_member(
 
     With ``lock`` the dialog row is locked on PostgreSQL so concurrent changes queue.
     """
-    member_columns = [dialog_members.c[c].label(f"member_{c}") for c in _MEMBER_COLUMNS]
     query = (
-        select(dialogs, dialog_members.c.user_id.label("member_user_id"), *member_columns)
-        .outerjoin(
-            dialog_members,
-            and_(dialog_members.c.dialog_id == dialogs.c.id, dialog_members.c.user_id == user_id),
-        )
-        .where(dialogs.c.id == dialog_id, dialogs.c.app_id == app_id)
+        _DIALOG_WITH_MEMBER_LOCKED
+        if lock and conn.dialect.name != "sqlite"
+        else _DIALOG_WITH_MEMBER
     )
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update(of=dialogs)
-    row = (await conn.execute(query)).first()
+    params = {"app_id": app_id, "dialog_id": dialog_id, "user_id": user_id}
+    row = (await conn.execute(query, params)).first()
     if row is None:
         return None, None
     if row.member_user_id is None:
@@ -128,15 +144,11 @@ async def get_member(conn: AsyncConnection, dialog_id: str, user_id: int) -> Mem
     return Member(row.user_id, *(getattr(row, c) for c in _MEMBER_COLUMNS))
 
 
-async def list_recipients(conn: AsyncConnection, dialog_id: str, sender_id: int) -> list[Recipient]:
-    """Every member with the block flags a send needs, in one indexed query.
-
-    ``blocks_sender``: their active privacy list denies the sender.
-    ``blocked_by_sender``: the sender mutually blocks them.
-    """
+def _recipients_query() -> Any:
     theirs = blocks.alias("theirs")
     mine = blocks.alias("mine")
-    query = (
+    sender_id = bindparam("sender_id")
+    return (
         select(
             dialog_members.c.user_id,
             dialog_members.c.hidden,
@@ -159,12 +171,44 @@ async def list_recipients(conn: AsyncConnection, dialog_id: str, sender_id: int)
                 ),
             )
         )
-        .where(dialog_members.c.dialog_id == dialog_id)
+        .where(dialog_members.c.dialog_id == bindparam("dialog_id"))
     )
+
+
+_RECIPIENTS = _recipients_query()
+
+
+async def list_recipients(conn: AsyncConnection, dialog_id: str, sender_id: int) -> list[Recipient]:
+    """Every member with the block flags a send needs, in one indexed query.
+
+    ``blocks_sender``: their active privacy list denies the sender.
+    ``blocked_by_sender``: the sender mutually blocks them.
+    """
+    params = {"dialog_id": dialog_id, "sender_id": sender_id}
     return [
         Recipient(r.user_id, bool(r.hidden), bool(r.blocks_sender), bool(r.blocked_by_sender))
-        for r in await conn.execute(query)
+        for r in await conn.execute(_RECIPIENTS, params)
     ]
+
+
+def _record_sent_statement(unhide: bool) -> Any:
+    is_sender = dialog_members.c.user_id == bindparam("b_sender_id")
+    condition = or_(is_sender, dialog_members.c.hidden.is_(True)) if unhide else is_sender
+    seq = bindparam("b_seq", type_=BigInteger)
+    values: dict[str, Any] = {
+        "read_seq": case((is_sender, seq), else_=dialog_members.c.read_seq),
+        "delivered_seq": case((is_sender, seq), else_=dialog_members.c.delivered_seq),
+    }
+    if unhide:
+        values["hidden"] = False
+    return (
+        update(dialog_members)
+        .where(dialog_members.c.dialog_id == bindparam("b_dialog_id"), condition)
+        .values(**values)
+    )
+
+
+_RECORD_SENT = {unhide: _record_sent_statement(unhide) for unhide in (False, True)}
 
 
 async def record_sent(
@@ -172,19 +216,8 @@ async def record_sent(
 ) -> None:
     """After a send: the sender has read and received up to ``seq``; with ``unhide`` a
     dialog that members had hidden comes back for them. One statement."""
-    is_sender = dialog_members.c.user_id == sender_id
-    condition = or_(is_sender, dialog_members.c.hidden.is_(True)) if unhide else is_sender
-    values: dict[str, Any] = {
-        "read_seq": case((is_sender, seq), else_=dialog_members.c.read_seq),
-        "delivered_seq": case((is_sender, seq), else_=dialog_members.c.delivered_seq),
-    }
-    if unhide:
-        values["hidden"] = False
-    await conn.execute(
-        update(dialog_members)
-        .where(dialog_members.c.dialog_id == dialog_id, condition)
-        .values(**values)
-    )
+    params = {"b_dialog_id": dialog_id, "b_sender_id": sender_id, "b_seq": seq}
+    await conn.execute(_RECORD_SENT[unhide], params)
 
 
 async def list_members(conn: AsyncConnection, dialog_id: str) -> list[Any]:
@@ -200,6 +233,47 @@ async def list_member_ids(conn: AsyncConnection, dialog_id: str) -> list[int]:
 async def count_members(conn: AsyncConnection, dialog_id: str) -> int:
     query = select(func.count()).where(dialog_members.c.dialog_id == dialog_id)
     return int((await conn.execute(query)).scalar_one())
+
+
+_COUNT_MEMBERS = select(func.count()).where(dialog_members.c.dialog_id == bindparam("dialog_id"))
+_TYPE_AND_SIZE = select(dialogs.c.type, _COUNT_MEMBERS.scalar_subquery()).where(
+    dialogs.c.id == bindparam("dialog_id")
+)
+
+
+async def type_and_size(conn: AsyncConnection, dialog_id: str) -> tuple[str | None, int]:
+    """A dialog's type and number of members, in one query."""
+    row = (await conn.execute(_TYPE_AND_SIZE, {"dialog_id": dialog_id})).first()
+    return (None, 0) if row is None else (row[0], int(row[1]))
+
+
+#: Ids per ``IN (…)``: well under the bound-parameter limits of SQLite and asyncpg.
+_IN_CHUNK = 500
+
+# Built once: statements built per call spend more time in SQLAlchemy's compiler
+# cache keys than SQLite spends running them.
+_ADVANCE_DELIVERED = (
+    update(dialog_members)
+    .where(
+        dialog_members.c.dialog_id == bindparam("b_dialog_id"),
+        dialog_members.c.user_id.in_(bindparam("b_user_ids", expanding=True)),
+        dialog_members.c.delivered_seq < bindparam("b_seq"),
+    )
+    .values(delivered_seq=bindparam("b_seq"))
+    .returning(dialog_members.c.user_id)
+)
+
+
+async def advance_delivered(
+    conn: AsyncConnection, dialog_id: str, user_ids: list[int], seq: int
+) -> list[int]:
+    """Move several members' delivered markers forward to ``seq``; who actually moved."""
+    moved: list[int] = []
+    for start in range(0, len(user_ids), _IN_CHUNK):
+        chunk = user_ids[start : start + _IN_CHUNK]
+        params = {"b_dialog_id": dialog_id, "b_user_ids": chunk, "b_seq": seq}
+        moved += [r[0] for r in await conn.execute(_ADVANCE_DELIVERED, params)]
+    return moved
 
 
 async def update_member(conn: AsyncConnection, dialog_id: str, user_id: int, **values: Any) -> None:

@@ -54,10 +54,9 @@ async def stanzas_for(session: Session, event: Any) -> list[Element]:
         if event.message["sender_id"] == me:
             return []
         stanza = await message_for(session, event.message, delayed=False)
-        if session.link is not None and not event.message.get("ephemeral"):
-            await session.core.receipts.mark_delivered(
-                session.actor, event.dialog_id, event.message["id"]
-            )
+        if session.link is not None:
+            # Written in the next batch, after the stanza is on its way (delivered_marks).
+            session.core.delivered_marks.note(session.app_id, me, event.message)
         return [stanza]
     if isinstance(event, ev.MessageUpdated):
         msg = event.message
