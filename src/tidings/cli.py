@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from tidings.settings import Settings
@@ -80,6 +80,27 @@ def _print(result: Any, as_json: bool) -> None:
             print(f"{key}: {value}")
 
 
+def run_event_loop(main: Coroutine[Any, Any, None], choice: str) -> None:
+    """Run the server on uvloop when it is installed (``uvicorn[standard]`` brings it).
+
+    uvloop's loop is written in C on libuv: the server's own work per message
+    (callbacks, socket writes, timers) costs less than on asyncio's selector loop.
+    ``asyncio.run`` is used when uvloop is missing or ``TIDINGS_EVENT_LOOP=asyncio``.
+    """
+    if choice not in ("auto", "uvloop", "asyncio"):
+        raise SystemExit(f"TIDINGS_EVENT_LOOP is auto, uvloop or asyncio, not {choice!r}")
+    if choice != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                raise SystemExit("TIDINGS_EVENT_LOOP=uvloop but uvloop is not installed") from None
+        else:
+            uvloop.run(main)
+            return
+    asyncio.run(main)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from tidings.server import serve
 
@@ -87,7 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, host=args.host, port=args.port, xmpp_port=args.xmpp_port
     )
     try:
-        asyncio.run(serve(settings))
+        run_event_loop(serve(settings), settings.event_loop)
     except KeyboardInterrupt:
         pass
     return 0

@@ -158,6 +158,11 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
         "",
         "OAuth2 token endpoint. Empty: the service account's `token_uri`.",
     ),
+    "TIDINGS_EVENT_LOOP": (
+        "event_loop",
+        "auto",
+        "`auto` (uvloop when installed, else asyncio), `uvloop` or `asyncio`.",
+    ),
     "TIDINGS_LOG_FORMAT": ("log_format", "json", "`json` (one object per line) or `text`."),
     "TIDINGS_LOG_LEVEL": ("log_level", "INFO", "Python logging level."),
 }
@@ -205,6 +210,7 @@ class Settings:
     fcm_credentials: str = ""
     fcm_url: str = "https://fcm.googleapis.com"
     fcm_token_uri: str = ""
+    event_loop: str = "auto"
     log_format: str = "json"
     log_level: str = "INFO"
 

@@ -31,7 +31,6 @@ async def queue_webhooks(server: TestServer, app: App, url: str, count: int) -> 
                 idempotency_key=key,
                 now_ms=now,
             )
-    server.core.push.wake()
     return keys
 
 
@@ -41,7 +40,7 @@ async def rows(server: TestServer, app: App) -> list[Any]:
 
 
 def workers_of(server: TestServer) -> DeliveryWorkers:
-    return server.core.push.wakers[0].__self__  # type: ignore[attr-defined,no-any-return]
+    return server.app.state.delivery  # type: ignore[no-any-return]
 
 
 async def test_a_failing_receiver_gets_each_event_exactly_once_signed(server: TestServer) -> None:

@@ -263,7 +263,6 @@ class CallbackService:
             if row is None or row.app_id != actor.app_id or row.state not in OPEN_STATES:
                 raise NotFound(f"no open callback {service_id}", code="unknown_service")
             callback = await self._push(conn, _callback(row), row)
-        self.core.push.wake()
         return callback
 
     async def run_due(self) -> int:
@@ -273,8 +272,6 @@ class CallbackService:
             rows = await store.list_due(conn, now)
             for row in rows:
                 await self._push(conn, _callback(row), row)
-        if rows:
-            self.core.push.wake()
         return len(rows)
 
     async def _push(self, conn: AsyncConnection, callback: Callback, row: Any) -> Callback:

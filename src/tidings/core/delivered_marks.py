@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tidings.core.receipts")
 
 
-
 @dataclass(frozen=True, slots=True)
 class _Noted:
     seq: int

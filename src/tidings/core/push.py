@@ -18,7 +18,6 @@ message included, so it is right whatever the phone counted before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
@@ -94,8 +93,6 @@ def preview(message: Message) -> str:
 class PushService:
     def __init__(self, core: Core) -> None:
         self.core = core
-        #: Called after a commit that queued pushes (delivery workers register here).
-        self.wakers: list[Callable[[], None]] = []
 
     async def on_message(
         self,
@@ -180,13 +177,7 @@ class PushService:
                     badge=badge,
                     data={**data, "sender_id": actor.user_id},
                 )
-        self.wake()
         return queued
-
-    def wake(self) -> None:
-        """Tell this process's delivery workers that pushes were just committed."""
-        for waker in self.wakers:
-            waker()
 
     async def _enqueue(
         self,

@@ -14,9 +14,12 @@ writes every outcome in one transaction:
 - failed for good: ``dead``; a device token the provider calls dead is removed
   from the registry in the same transaction.
 
-A worker wakes when a message is published on the bus (a push may be waiting)
-or when :meth:`DeliveryWorkers.wake` is called, and otherwise every
-``TIDINGS_DELIVERY_POLL_MS`` (due retries, rows queued by other nodes).
+A worker wakes right after a transaction of this process that queued a delivery
+commits (:func:`tidings.core.outbox.enqueue` marks it), or when
+:meth:`DeliveryWorkers.wake` is called, and otherwise every
+``TIDINGS_DELIVERY_POLL_MS`` (due retries, rows queued by other nodes). It does
+not wake for every message: most queue nothing, and an empty claim is still a
+write transaction.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tidings.core import outbox
 from tidings.core.errors import NotFound
-from tidings.core.events import Event, MessageCreated
 from tidings.core.models import App
 from tidings.delivery import metrics
 from tidings.delivery.base import Delivery, Outcome, Provider
@@ -96,8 +99,7 @@ class DeliveryWorkers:
     async def start(self) -> None:
         if self.settings.delivery_workers <= 0:
             return
-        self._unsubscribe = self.core.bus.subscribe(self._on_event)
-        self.core.push.wakers.append(self.wake)
+        self._unsubscribe = self.core.db.on_commit(outbox.TOPIC, self.wake)
         for n in range(self.settings.delivery_workers):
             self._tasks.append(asyncio.create_task(self._loop(), name=f"delivery-{n}"))
 
@@ -105,7 +107,6 @@ class DeliveryWorkers:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-            self.core.push.wakers.remove(self.wake)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -118,10 +119,6 @@ class DeliveryWorkers:
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll."""
         self._wake.set()
-
-    async def _on_event(self, event: Event) -> None:
-        if isinstance(event, MessageCreated):
-            self._wake.set()
 
     async def _loop(self) -> None:
         poll = self.settings.delivery_poll_ms / 1000

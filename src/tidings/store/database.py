@@ -13,7 +13,10 @@ aiosqlite's worker thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,9 +24,14 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from tidings.store.sqlite_inline import inline_url
+from tidings.store.sqlite_inline import InlineConnection, inline_url
+
+log = logging.getLogger("tidings.store")
 
 SQLITE_DRIVERS = ("inline", "thread")
+#: Seconds between WAL checkpoints with the inline SQLite driver.
+CHECKPOINT_SECONDS = 2.0
+_TOPICS = "tidings_commit_topics"
 
 
 class Database:
@@ -31,6 +39,7 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        database = ""
         if self.is_sqlite:
             if sqlite_driver not in SQLITE_DRIVERS:
                 raise ValueError(
@@ -49,18 +58,46 @@ class Database:
         else:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=20)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        # WAL checkpoints (inline SQLite only): see _checkpoint_every.
+        self._sqlite_path = (
+            database
+            if self.is_sqlite and sqlite_driver == "inline" and database not in ("", ":memory:")
+            else ""
+        )
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A read-write transaction, committed when the block exits cleanly."""
+        """A read-write transaction, committed when the block exits cleanly.
+
+        Topics marked with :func:`notify_after_commit` inside the block reach the
+        :meth:`on_commit` listeners once the commit succeeded, never before.
+        """
         if self._write_lock is None:
             async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.connect() as conn:
-            conn.info["tidings_write"] = True
-            async with conn.begin():
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    topics = conn.info.pop(_TOPICS, None)
+        else:
+            if self._checkpointer is None and self._sqlite_path:
+                self._checkpointer = asyncio.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
+            async with self._write_lock, self.engine.connect() as conn:
+                conn.info["tidings_write"] = True
+                try:
+                    async with conn.begin():
+                        yield conn
+                finally:
+                    topics = conn.info.pop(_TOPICS, None)
+        for topic in topics or ():
+            for listener in tuple(self._listeners.get(topic, ())):
+                listener()
+
+    def on_commit(self, topic: str, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each commit that marked ``topic``; returns an undo."""
+        self._listeners.setdefault(topic, []).append(listener)
+        return lambda: self._listeners[topic].remove(listener)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -77,7 +114,44 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         await self.engine.dispose()
+        if self._sqlite_path:
+            with contextlib.suppress(sqlite3.Error):
+                await asyncio.to_thread(_checkpoint, self._sqlite_path, "PASSIVE")
+
+    async def _checkpoint_every(self, seconds: float) -> None:
+        """Copy the WAL back into the database file from a worker thread.
+
+        SQLite checkpoints automatically inside a commit once the WAL passes 1,000
+        pages, and a checkpoint writes and syncs the database file: on the loop's
+        thread that stalls every connection for as long as the disk takes. With the
+        inline driver, automatic checkpoints are off (``wal_autocheckpoint=0`` on the
+        loop's connections) and this task runs a PASSIVE checkpoint on a connection of
+        its own, in a thread, every few seconds; PASSIVE never waits for readers or
+        the writer.
+        """
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await asyncio.to_thread(_checkpoint, self._sqlite_path, "PASSIVE")
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed; will retry", exc_info=True)
+
+
+def notify_after_commit(conn: AsyncConnection, topic: str) -> None:
+    """Mark ``topic`` in this transaction: :meth:`Database.on_commit` listeners run
+    once it commits (e.g. delivery workers look at the outbox right away)."""
+    conn.info.setdefault(_TOPICS, set()).add(topic)
+
+
+def _checkpoint(path: str, mode: str) -> None:
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as conn:
+        conn.execute(f"PRAGMA wal_checkpoint({mode})")
 
 
 def _sqlite_on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -88,6 +162,8 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    if isinstance(dbapi_conn, InlineConnection):
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database._checkpoint_every does it
     cursor.close()
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tidings.gateways.xmpp.certificates import server_context
@@ -18,9 +19,20 @@ if TYPE_CHECKING:
     from tidings.core.hub import Core
 
 
+@dataclass
+class XmppListener:
+    """A bound c2s socket and the gateway it feeds (uvloop's servers take no attributes)."""
+
+    server: asyncio.AbstractServer
+    gateway: XmppGateway
+
+    def close(self) -> None:
+        self.server.close()
+
+
 async def start_xmpp_listener(
     core: Core, host: str, port: int, gateway: XmppGateway | None = None
-) -> tuple[asyncio.Server, int]:
+) -> tuple[XmppListener, int]:
     """Listen for c2s on ``host:port`` (0 picks one); returns the server and its port.
 
     Without ``gateway`` a new one is made and started (tests); its ``stop`` runs
@@ -39,16 +51,20 @@ async def start_xmpp_listener(
             settings.xmpp_domain,
         )
     server = await start_tcp_server(gateway, host, port)
-    server.xmpp_gateway = gateway  # type: ignore[attr-defined]
     bound = server.sockets[0].getsockname()[1]
-    return server, bound
+    return XmppListener(server, gateway), bound
 
 
-async def stop_xmpp_listener(server: asyncio.Server) -> None:
-    server.close()
-    gateway: XmppGateway = server.xmpp_gateway  # type: ignore[attr-defined]
-    await gateway.stop()
-    await server.wait_closed()
+async def stop_xmpp_listener(listener: XmppListener) -> None:
+    listener.close()
+    await listener.gateway.stop()
+    await listener.server.wait_closed()
 
 
-__all__ = ["XmppGateway", "handle_websocket", "start_xmpp_listener", "stop_xmpp_listener"]
+__all__ = [
+    "XmppGateway",
+    "XmppListener",
+    "handle_websocket",
+    "start_xmpp_listener",
+    "stop_xmpp_listener",
+]

@@ -14,6 +14,7 @@ detached session are kept unacknowledged and sent again on ``<resume/>``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import secrets
@@ -205,7 +206,9 @@ class Session:
         self.wants_receipts = False
         self.dialog_types: dict[str, str] = {}
         self.private_dialogs: dict[int, str] = {}
-        self._events: asyncio.Queue[Any] = asyncio.Queue(EVENT_QUEUE)
+        # Made on the first event; a task runs only while it is non-empty, so an idle
+        # session holds neither a task nor a queue.
+        self._events: collections.deque[Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None
         self._presence_id: str | None = None
@@ -229,7 +232,6 @@ class Session:
 
     async def start(self) -> None:
         self.gateway.registry.add(self)
-        self._task = asyncio.create_task(self._follow())
         try:
             self._presence_id = await self.core.presence.connect(self.actor)
         except Exception:  # presence is best effort; the session works without it
@@ -273,10 +275,14 @@ class Session:
     # -- registry subscriber ------------------------------------------------------------
 
     def push(self, event: Any) -> bool:
-        try:
-            self._events.put_nowait(event)
-        except asyncio.QueueFull:
+        """Queue a bus event for delivery; False when the session is too far behind."""
+        if self._events is None:
+            self._events = collections.deque()
+        elif len(self._events) >= EVENT_QUEUE:
             return False
+        self._events.append(event)
+        if self._task is None and not self.ended:
+            self._task = asyncio.get_running_loop().create_task(self._follow())
         return True
 
     def kick(self, condition: str, text: str) -> None:
@@ -284,12 +290,20 @@ class Session:
         asyncio.ensure_future(self.end())
 
     async def _follow(self) -> None:
-        while True:
-            event = await self._events.get()
-            try:
-                for stanza in await outbound.stanzas_for(self, event):
-                    self.send(stanza)
-            except DomainError:
-                continue  # e.g. the dialog went away between the event and now
-            except Exception:
-                log.exception("could not deliver %s over XMPP", type(event).__name__)
+        """Deliver queued events in order; ends when the queue is empty (push restarts it)."""
+        events = self._events
+        assert events is not None
+        try:
+            while events:
+                event = events.popleft()
+                try:
+                    for stanza in await outbound.stanzas_for(self, event):
+                        self.send(stanza)
+                except DomainError:
+                    continue  # e.g. the dialog went away between the event and now
+                except Exception:
+                    log.exception("could not deliver %s over XMPP", type(event).__name__)
+        finally:
+            self._task = None
+            if not events:
+                self._events = None

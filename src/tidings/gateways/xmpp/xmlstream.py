@@ -25,6 +25,8 @@ MAX_DEPTH = 32
 MAX_STANZA_BYTES = 256 * 1024
 #: Data is fed in slices so the size limit trips before a huge chunk is parsed whole.
 _SLICE = 8192
+#: A ``<stream:stream>`` start tag longer than this is not kept, so its parser is never dropped.
+_MAX_HEADER = 4096
 
 
 class XmlStreamError(Exception):
@@ -64,6 +66,20 @@ def _clark(name: str) -> str:
     return name
 
 
+def _refuse(what: str):  # type: ignore[no-untyped-def]
+    def handler(*_args: object) -> None:
+        raise XmlStreamError("restricted-xml", f"{what} is not allowed in XMPP")
+
+    return handler
+
+
+# Shared by every parser rather than four closures per connection.
+_REFUSE_DTD = _refuse("a DTD")
+_REFUSE_ENTITY = _refuse("an entity declaration")
+_REFUSE_PI = _refuse("a processing instruction")
+_REFUSE_COMMENT = _refuse("a comment")
+
+
 class XmlStreamParser:
     """Feed bytes with :meth:`feed`; it returns the items completed by them."""
 
@@ -83,14 +99,23 @@ class XmlStreamParser:
         self._stanza_start = -1
         self._fed = 0
         self._closed = False
-        self._parser = self._new_parser()
+        # Between stanzas of a TCP stream the expat parser (several KiB) is dropped
+        # and rebuilt from the raw stream header when data comes: most connections
+        # are idle, and the header is all the state there is at that point.
+        self._base = 0  # stream position of the current expat parser's first byte
+        self._head: bytes | None = b"" if stream_root else None  # until the header is whole
+        self._header: bytes | None = None
+        self._header_at = -1
+        self._replaying = False
+        self._parser: expat.XMLParserType | None = self._new_parser()
 
     @property
     def _stanza_level(self) -> int:
         return 2 if self.stream_root else 1
 
     def _new_parser(self) -> expat.XMLParserType:
-        parser = expat.ParserCreate("UTF-8", _SEP)
+        # intern=None: no per-parser dict of every name seen; it outlives the stanzas.
+        parser = expat.ParserCreate("UTF-8", _SEP, intern=None)
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         if hasattr(parser, "SetReparseDeferralEnabled"):
             # Deliver each stanza as soon as its last byte arrives, not when more data comes.
@@ -100,19 +125,12 @@ class XmlStreamParser:
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
         parser.CharacterDataHandler = self._text
-        parser.StartDoctypeDeclHandler = self._refuse("a DTD")
-        parser.EntityDeclHandler = self._refuse("an entity declaration")
-        parser.ProcessingInstructionHandler = self._refuse("a processing instruction")
-        parser.CommentHandler = self._refuse("a comment")
+        parser.StartDoctypeDeclHandler = _REFUSE_DTD
+        parser.EntityDeclHandler = _REFUSE_ENTITY
+        parser.ProcessingInstructionHandler = _REFUSE_PI
+        parser.CommentHandler = _REFUSE_COMMENT
         parser.DefaultHandler = self._default
         return parser
-
-    @staticmethod
-    def _refuse(what: str):  # type: ignore[no-untyped-def]
-        def handler(*_args: object) -> None:
-            raise XmlStreamError("restricted-xml", f"{what} is not allowed in XMPP")
-
-        return handler
 
     def _default(self, data: str) -> None:
         # Reached for an undeclared entity reference such as "&foo;".
@@ -123,16 +141,62 @@ class XmlStreamParser:
         """Parse ``data``; raises :class:`XmlStreamError` on bad XML or a broken limit."""
         if self._closed:
             return []
+        parser = self._parser or self._resume()
         for start in range(0, len(data), _SLICE):
             chunk = data[start : start + _SLICE]
             try:
-                self._parser.Parse(chunk, False)
+                parser.Parse(chunk, False)
             except expat.ExpatError as exc:
                 raise XmlStreamError("not-well-formed", str(exc)) from None
             self._fed += len(chunk)
             self._check_size(self._fed)
+        if self._head is not None:
+            self._keep_header(data)
+        if (
+            self._header is not None
+            and self._depth == 1
+            and not self._closed
+            and self._base + parser.CurrentByteIndex == self._fed  # expat holds no partial token
+        ):
+            self._parser = None
         items, self._items = self._items, []
         return items
+
+    def _keep_header(self, data: bytes) -> None:
+        """Collect the raw ``<stream:stream ...>`` start tag once expat has accepted it."""
+        assert self._head is not None
+        head = self._head + data
+        if self._header_at >= 0:
+            quote = 0
+            for index in range(self._header_at, len(head)):
+                byte = head[index]
+                if quote:
+                    if byte == quote:
+                        quote = 0
+                elif byte in b"'\"":
+                    quote = byte
+                elif byte == 62:  # ">": the end of the start tag (it may sit in a quoted value)
+                    self._header = head[self._header_at : index + 1]
+                    self._head = None
+                    return
+        self._head = head if len(head) <= _MAX_HEADER else None
+
+    def _resume(self) -> expat.XMLParserType:
+        """A fresh expat parser, positioned just inside the stream header again."""
+        assert self._header is not None
+        parser = self._parser = self._new_parser()
+        self._depth = 0
+        self._replaying = True
+        try:
+            parser.Parse(self._header, False)
+        finally:
+            self._replaying = False
+        self._base = self._fed - len(self._header)
+        return parser
+
+    def _position(self) -> int:
+        assert self._parser is not None
+        return self._base + self._parser.CurrentByteIndex
 
     def _check_size(self, position: int) -> None:
         if self._stanza_start >= 0 and position - self._stanza_start > self.max_stanza_bytes:
@@ -147,10 +211,12 @@ class XmlStreamParser:
         tag = _clark(name)
         attributes = {_clark(k): v for k, v in attrs.items()}
         if self.stream_root and self._depth == 1:
-            self._items.append(StreamHeader(tag, attributes))
+            if not self._replaying:
+                self._header_at = self._position()
+                self._items.append(StreamHeader(tag, attributes))
             return
         if self._depth == self._stanza_level:
-            self._stanza_start = self._parser.CurrentByteIndex
+            self._stanza_start = self._position()
         element = Element(tag, attributes)
         if self._stack:
             self._stack[-1].append(element)
@@ -164,7 +230,7 @@ class XmlStreamParser:
             return
         element = self._stack.pop()
         if not self._stack:
-            self._check_size(self._parser.CurrentByteIndex)
+            self._check_size(self._position())
             self._stanza_start = -1
             self._items.append(ElementReceived(element))
 
