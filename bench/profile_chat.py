@@ -29,8 +29,8 @@ def summarise(folded: Path, top: int) -> str:
     total = 0
     for line in folded.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # a frame name with a line break in it (py-spy writes it as is)
         samples = int(count)
         total += samples
         frames = [f.split(" (")[0] + " (" + f.split(" (")[-1] for f in stack.split(";")]

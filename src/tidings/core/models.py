@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -79,7 +80,26 @@ class Message:
     delivered_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """A plain copy for events and JSON. Written out rather than ``asdict``, which
+        deep-copies field by field and was a tenth of the cost of a send."""
+        return {
+            "id": self.id,
+            "app_id": self.app_id,
+            "dialog_id": self.dialog_id,
+            "seq": self.seq,
+            "sender_id": self.sender_id,
+            "body": self.body,
+            "attachments": [dict(a) for a in self.attachments],
+            "params": copy.deepcopy(self.params) if self.params else {},
+            "created_ms": self.created_ms,
+            "updated_ms": self.updated_ms,
+            "edited": self.edited,
+            "deleted": self.deleted,
+            "ephemeral": self.ephemeral,
+            "self_destroy_after": self.self_destroy_after,
+            "read_ids": list(self.read_ids),
+            "delivered_ids": list(self.delivered_ids),
+        }
 
 
 @dataclass(frozen=True, slots=True)

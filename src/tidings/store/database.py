@@ -1,4 +1,4 @@
-"""The database handle: one async engine, transactions, and SQLite's single writer.
+"""The database handle: the engine, transactions, and SQLite's single writer.
 
 SQLite allows one writer at a time. Rather than let concurrent writers collide
 and retry on ``database is locked``, writes in this process queue on an asyncio
@@ -19,12 +19,13 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from tidings.store.sqlite_inline import InlineConnection, inline_url
+from tidings.store import sqlite_inline
 
 log = logging.getLogger("tidings.store")
 
@@ -35,6 +36,11 @@ _TOPICS = "tidings_commit_topics"
 
 
 class Database:
+    #: The async engine (PostgreSQL, SQLite with ``sqlite_driver="thread"``) ...
+    engine: AsyncEngine | None = None
+    #: ... or the sync engine used from the loop's thread (SQLite, ``"inline"``).
+    sync_engine: Engine | None = None
+
     def __init__(self, url: str, *, pool_size: int = 10, sqlite_driver: str = "inline") -> None:
         self.url = url
         parsed = make_url(url)
@@ -49,12 +55,18 @@ class Database:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             if sqlite_driver == "inline":
-                parsed = inline_url(parsed)
-            elif parsed.get_driver_name() != "aiosqlite":
-                parsed = parsed.set(drivername="sqlite+aiosqlite")
-            self.engine: AsyncEngine = create_async_engine(parsed, pool_size=pool_size)
-            event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
+                self.sync_engine = sqlite_inline.create_loop_thread_engine(
+                    parsed, pool_size=pool_size
+                )
+                event.listen(self.sync_engine, "connect", _sqlite_on_connect)
+                event.listen(self.sync_engine, "connect", _no_autocheckpoint)
+                event.listen(self.sync_engine, "begin", _sqlite_on_begin)
+            else:
+                if parsed.get_driver_name() != "aiosqlite":
+                    parsed = parsed.set(drivername="sqlite+aiosqlite")
+                self.engine = create_async_engine(parsed, pool_size=pool_size)
+                event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+                event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
         else:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=20)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -75,6 +87,7 @@ class Database:
         :meth:`on_commit` listeners once the commit succeeded, never before.
         """
         if self._write_lock is None:
+            assert self.engine is not None
             async with self.engine.begin() as conn:
                 try:
                     yield conn
@@ -83,7 +96,7 @@ class Database:
         else:
             if self._checkpointer is None and self._sqlite_path:
                 self._checkpointer = asyncio.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
-            async with self._write_lock, self.engine.connect() as conn:
+            async with self._write_lock, self._connect() as conn:
                 conn.info["tidings_write"] = True
                 try:
                     async with conn.begin():
@@ -102,15 +115,21 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for queries; on SQLite it does not wait for the writer (WAL)."""
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             conn.info["tidings_write"] = False
             try:
                 yield conn
             finally:
                 conn.info["tidings_write"] = True
 
+    def _connect(self) -> Any:
+        if self.sync_engine is not None:
+            return sqlite_inline.connect(self.sync_engine)
+        assert self.engine is not None
+        return self.engine.connect()
+
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
@@ -119,7 +138,10 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
-        await self.engine.dispose()
+        if self.engine is not None:
+            await self.engine.dispose()
+        if self.sync_engine is not None:
+            self.sync_engine.dispose()
         if self._sqlite_path:
             with contextlib.suppress(sqlite3.Error):
                 await asyncio.to_thread(_checkpoint, self._sqlite_path, "PASSIVE")
@@ -162,9 +184,13 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
-    if isinstance(dbapi_conn, InlineConnection):
-        cursor.execute("PRAGMA wal_autocheckpoint=0")  # Database._checkpoint_every does it
     cursor.close()
+
+
+def _no_autocheckpoint(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # Checkpoints would run inside commits, on the loop's thread: _checkpoint_every
+    # runs them in a thread instead.
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_on_begin(conn) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ async def migrate(db: Database, revision: str = "heads") -> None:
     def upgrade(sync_conn: Connection) -> None:
         command.upgrade(alembic_config(sync_conn), revision)
 
-    async with db.engine.begin() as conn:
+    async with db.transaction() as conn:
         if not db.is_sqlite:
             from sqlalchemy import text
 
