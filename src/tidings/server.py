@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 import sys
@@ -42,6 +43,9 @@ from tidings.store.database import Database
 from tidings.store.migrate import migrate
 
 log = logging.getLogger("tidings.server")
+
+#: Allocations (minus frees) between young-generation collections (CPython: 700).
+GC_THRESHOLD = 20_000
 
 
 def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
@@ -146,6 +150,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def tune_garbage_collector() -> None:
+    """Keep CPython's cycle collector out of the delivery path.
+
+    A server holds a large, long-lived heap (modules, SQLAlchemy's compiled
+    statements, one session per connection). With the default thresholds, the
+    full collections that walk all of it come often and each pauses the loop for
+    tens of milliseconds: with 1,000 connected sessions they were the slowest
+    deliveries of a room fan-out. ``gc.freeze()`` moves what exists after start-up
+    out of the collector's sight, and a higher first threshold makes collections
+    rarer (most of tidings' garbage is freed by reference counting anyway).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
+
+
 async def serve(settings: Settings) -> None:
     """Run until interrupted. Prints ``tidings listening on http://HOST:PORT`` once bound."""
     configure_logging(settings.log_format, settings.log_level)
@@ -165,6 +185,7 @@ async def serve(settings: Settings) -> None:
     async def startup(sockets: list[socket.socket] | None = None) -> None:
         await original_startup(sockets=sockets)
         if server.started:
+            tune_garbage_collector()
             print(f"tidings listening on http://{host}:{port}", flush=True)
             log.info("listening", extra={"url": f"http://{host}:{port}"})
 

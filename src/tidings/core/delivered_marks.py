@@ -41,6 +41,8 @@ class _Noted:
     seq: int
     message_id: str
     sender_id: int
+    #: Who hears about the delivery; None: nobody (recorded only).
+    audience: tuple[int, ...] | None
 
 
 class DeliveredMarks:
@@ -52,15 +54,25 @@ class DeliveredMarks:
         self._pending: dict[tuple[int, str], dict[int, _Noted]] = {}
         self._writer: asyncio.Task[None] | None = None
 
-    def note(self, app_id: int, user_id: int, message: dict[str, Any]) -> None:
-        """``user_id`` was handed ``message`` (a ``Message.to_dict()`` snapshot)."""
+    def note(
+        self,
+        app_id: int,
+        user_id: int,
+        message: dict[str, Any],
+        audience: tuple[int, ...] | None = None,
+    ) -> None:
+        """``user_id`` was handed ``message`` (a ``Message.to_dict()`` snapshot).
+
+        ``audience``: who is told about the delivery, the recipients of the message
+        in a small dialog (:func:`audience_for`); None records it without telling.
+        """
         seq = message.get("seq")
         if not seq:
             return  # self-destroying messages are never stored, so there is no marker
         per_dialog = self._pending.setdefault((app_id, message["dialog_id"]), {})
         known = per_dialog.get(user_id)
         if known is None or known.seq < seq:
-            per_dialog[user_id] = _Noted(seq, message["id"], message["sender_id"])
+            per_dialog[user_id] = _Noted(seq, message["id"], message["sender_id"], audience)
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_all())
 
@@ -95,15 +107,13 @@ class DeliveredMarks:
                         conn, dialog_id, user_ids, noted.seq
                     ):
                         moved.append((user_id, noted))
-                if not moved:
-                    continue
-                everyone = await self._everyone(conn, dialog_id)
                 for user_id, noted in moved:
-                    recipients = everyone or sorted({user_id, noted.sender_id})
+                    if noted.audience is None:
+                        continue  # a big dialog: recorded, not announced (see audience_for)
                     events.append(
                         MessagesDelivered(
                             app_id=app_id,
-                            recipients=tuple(recipients),
+                            recipients=noted.audience,
                             dialog_id=dialog_id,
                             user_id=user_id,
                             seq=noted.seq,
@@ -112,10 +122,15 @@ class DeliveredMarks:
                     )
         return events
 
-    async def _everyone(self, conn: Any, dialog_id: str) -> list[int] | None:
-        """All members of a small private or group dialog; None for the rest (as for
-        markers set through the API: big dialogs tell the sender and the member only)."""
-        dialog_type, members = await dialogs_store.type_and_size(conn, dialog_id)
-        if dialog_type in ("private", "group") and members <= ANNOUNCE_TO_ALL:
-            return await dialogs_store.list_member_ids(conn, dialog_id)
-        return None
+
+def audience_for(dialog_type: str, recipients: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Who hears that a message of a ``dialog_type`` dialog was delivered: everyone it
+    went to in a small private or group dialog, as for markers set through the API.
+
+    In bigger dialogs (and public or broadcast ones) automatic delivery is recorded
+    (``delivered_ids``, unread counts) but not announced: a message to a 1,000-member
+    room would otherwise send its author 1,000 marker stanzas. Markers a client sets
+    itself are still announced (``ReceiptService``)."""
+    if dialog_type in ("private", "group") and len(recipients) <= ANNOUNCE_TO_ALL:
+        return recipients
+    return None

@@ -235,18 +235,6 @@ async def count_members(conn: AsyncConnection, dialog_id: str) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-_COUNT_MEMBERS = select(func.count()).where(dialog_members.c.dialog_id == bindparam("dialog_id"))
-_TYPE_AND_SIZE = select(dialogs.c.type, _COUNT_MEMBERS.scalar_subquery()).where(
-    dialogs.c.id == bindparam("dialog_id")
-)
-
-
-async def type_and_size(conn: AsyncConnection, dialog_id: str) -> tuple[str | None, int]:
-    """A dialog's type and number of members, in one query."""
-    row = (await conn.execute(_TYPE_AND_SIZE, {"dialog_id": dialog_id})).first()
-    return (None, 0) if row is None else (row[0], int(row[1]))
-
-
 #: Ids per ``IN (…)``: well under the bound-parameter limits of SQLite and asyncpg.
 _IN_CHUNK = 500
 

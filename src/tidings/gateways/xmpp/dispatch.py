@@ -85,7 +85,8 @@ async def deliver_offline(session: Session) -> None:
     messages = await undelivered(session.core, session.actor)
     newest: dict[str, str] = {}
     for message in messages:
-        session.send(await outbound.message_for(session, message.to_dict(), delayed=True))
+        await outbound.dialog_type(session, message.dialog_id)
+        session.send(outbound.message_for(session, message.to_dict(), delayed=True))
         newest[message.dialog_id] = message.id
     for dialog_id, message_id in newest.items():
         await session.core.receipts.mark_delivered(session.actor, dialog_id, message_id)

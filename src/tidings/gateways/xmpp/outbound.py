@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
 from tidings.core import events as ev
+from tidings.core.delivered_marks import audience_for
 from tidings.core.system_messages import SystemMessageSent
 from tidings.gateways.xmpp import mapping
 from tidings.gateways.xmpp import namespaces as ns
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 
 async def dialog_type(session: Session, dialog_id: str) -> str:
+    """The dialog's type, looked up once per session and cached."""
     known = session.dialog_types.get(dialog_id)
     if known is None:
         known = (await session.core.dialogs.get_dialog(session.actor, dialog_id)).type
@@ -33,34 +35,51 @@ async def dialog_type(session: Session, dialog_id: str) -> str:
     return known
 
 
-async def origin(session: Session, dialog_id: str, user_id: int) -> tuple[JID, str]:
+def lookup_needed(session: Session, event: Any) -> str | None:
+    """The dialog whose type :func:`stanzas_for` needs and the session does not know yet.
+
+    Events are turned into stanzas synchronously (a 1,000-member fan-out is one loop,
+    not 1,000 tasks); the one thing that may need the database, a dialog's type, is
+    fetched beforehand by the caller when this says so.
+    """
+    if isinstance(event, _NEEDS_TYPE):
+        dialog_id = event.dialog_id
+        if dialog_id not in session.dialog_types:
+            return str(dialog_id)
+    return None
+
+
+def origin(session: Session, dialog_id: str, user_id: int) -> tuple[JID, str]:
     """Who a stanza about ``dialog_id`` comes from, and its message type."""
-    if await dialog_type(session, dialog_id) == "private":
+    if session.dialog_types[dialog_id] == "private":
         return session.addressing.user(user_id, session.app_id), "chat"
     return session.addressing.room(session.app_id, dialog_id, user_id), "groupchat"
 
 
-async def message_for(session: Session, message: dict[str, Any], *, delayed: bool) -> Element:
-    sender, type_ = await origin(session, message["dialog_id"], message["sender_id"])
+def message_for(session: Session, message: dict[str, Any], *, delayed: bool) -> Element:
+    """A stored message as a stanza for this session (its dialog's type must be known)."""
+    sender, type_ = origin(session, message["dialog_id"], message["sender_id"])
     archive = session.jid.bare if type_ == "chat" else JID(sender.local, sender.domain).bare
     return mapping.message_stanza(
         message, type_=type_, sender=sender, to=session.jid, archive=archive, delayed=delayed
     )
 
 
-async def stanzas_for(session: Session, event: Any) -> list[Element]:
+def stanzas_for(session: Session, event: Any) -> list[Element]:
+    """The stanzas ``event`` means for this session (call :func:`lookup_needed` first)."""
     me = session.user_id
     if isinstance(event, ev.MessageCreated):
         if event.message["sender_id"] == me:
             return []
-        stanza = await message_for(session, event.message, delayed=False)
+        stanza = message_for(session, event.message, delayed=False)
         if session.link is not None:
             # Written in the next batch, after the stanza is on its way (delivered_marks).
-            session.core.delivered_marks.note(session.app_id, me, event.message)
+            audience = audience_for(session.dialog_types[event.dialog_id], event.recipients)
+            session.core.delivered_marks.note(session.app_id, me, event.message, audience)
         return [stanza]
     if isinstance(event, ev.MessageUpdated):
         msg = event.message
-        sender, type_ = await origin(session, event.dialog_id, msg["sender_id"])
+        sender, type_ = origin(session, event.dialog_id, msg["sender_id"])
         return [
             E(
                 ns.CLIENT,
@@ -74,7 +93,7 @@ async def stanzas_for(session: Session, event: Any) -> list[Element]:
     if isinstance(event, ev.MessageDeleted):
         if not event.for_everyone or event.by_user_id == me:
             return []
-        sender, type_ = await origin(session, event.dialog_id, event.by_user_id)
+        sender, type_ = origin(session, event.dialog_id, event.by_user_id)
         return [
             E(
                 ns.CLIENT,
@@ -111,7 +130,7 @@ async def stanzas_for(session: Session, event: Any) -> list[Element]:
     if isinstance(event, ev.TypingChanged):
         if event.user_id == me:
             return []
-        sender, type_ = await origin(session, event.dialog_id, event.user_id)
+        sender, type_ = origin(session, event.dialog_id, event.user_id)
         return [
             E(
                 ns.CLIENT,
@@ -143,6 +162,10 @@ async def stanzas_for(session: Session, event: Any) -> list[Element]:
         other = session.addressing.user(event.contact_id, session.app_id)
         return roster.contact_changed(session.jid, other, event.status)
     return []
+
+
+#: Events whose stanzas depend on the dialog's type (chat or groupchat addressing).
+_NEEDS_TYPE = (ev.MessageCreated, ev.MessageUpdated, ev.MessageDeleted, ev.TypingChanged)
 
 
 def system_message(session: Session, event: SystemMessageSent) -> Element:
