@@ -20,7 +20,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "TIDINGS_DATABASE_URL": (
         "database_url",
         "",
-        "SQLAlchemy URL. Empty means `sqlite+aiosqlite:///<data dir>/tidings.db`; "
+        "SQLAlchemy URL. Empty means the SQLite file `<data dir>/tidings.db` (for any "
+        "`sqlite` URL, `TIDINGS_SQLITE_DRIVER` picks how it is called); "
         "use `postgresql+asyncpg://user@host/db` in production.",
     ),
     "TIDINGS_SQLITE_DRIVER": (

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tests.conftest import TestServer
 from tidings.core.delivered_marks import ANNOUNCE_TO_ALL, audience_for
 from tidings.core.events import MessagesDelivered
 from tidings.core.models import Actor
+
+
+@contextlib.asynccontextmanager
+async def delivery_events(server: TestServer, dialog_id: str) -> AsyncIterator[list[Any]]:
+    """The ``MessagesDelivered`` events of one dialog published inside the block."""
+    heard: list[Any] = []
+
+    async def collect(event: Any) -> None:
+        if isinstance(event, MessagesDelivered) and event.dialog_id == dialog_id:
+            heard.append(event)
+
+    unsubscribe = server.core.bus.subscribe(collect)
+    try:
+        yield heard
+        await asyncio.sleep(0.05)  # the bus dispatches from a task of its own
+    finally:
+        unsubscribe()
 
 
 async def _delivered(server: TestServer, actor: Actor, dialog_id: str) -> dict[str, list[int]]:
@@ -28,26 +47,14 @@ async def test_noted_deliveries_land_in_one_batch_and_never_move_back(
     )
     first = await server.core.messages.send_message(author, dialog.id, "one")
     second = await server.core.messages.send_message(author, dialog.id, "two")
-    heard: list[Any] = []
+    marks = server.core.delivered_marks
+    audience = (alice.id, bob.id, carol.id)
 
-    async def collect(event: Any) -> None:
-        if isinstance(event, MessagesDelivered) and event.dialog_id == dialog.id:
-            heard.append(event)
-
-    unsubscribe = server.core.bus.subscribe(collect)
-    try:
-        marks = server.core.delivered_marks
-        audience = (alice.id, bob.id, carol.id)
+    async with delivery_events(server, dialog.id) as heard:
         marks.note(app.id, bob.id, second.to_dict(), audience)
         marks.note(app.id, bob.id, first.to_dict(), audience)  # older: changes nothing
         marks.note(app.id, carol.id, first.to_dict(), audience)
         await marks.flush()
-        for _ in range(200):
-            if len(heard) >= 2:
-                break
-            await asyncio.sleep(0.01)
-    finally:
-        unsubscribe()
 
     delivered = await _delivered(server, author, dialog.id)
     assert delivered[first.id] == sorted([alice.id, bob.id, carol.id])
@@ -58,14 +65,9 @@ async def test_noted_deliveries_land_in_one_batch_and_never_move_back(
     assert all(set(e.recipients) == set(audience) for e in heard)
 
     # A batch that would move a marker back writes and announces nothing.
-    heard.clear()
-    unsubscribe = server.core.bus.subscribe(collect)
-    try:
-        server.core.delivered_marks.note(app.id, bob.id, first.to_dict(), audience)
-        await server.core.delivered_marks.flush()
-        await asyncio.sleep(0.05)
-    finally:
-        unsubscribe()
+    async with delivery_events(server, dialog.id) as heard:
+        marks.note(app.id, bob.id, first.to_dict(), audience)
+        await marks.flush()
     assert heard == []
     assert (await _delivered(server, author, dialog.id))[second.id] == sorted([alice.id, bob.id])
 
@@ -78,19 +80,10 @@ async def test_unannounced_deliveries_are_still_recorded(server: TestServer) -> 
         author, "group", occupant_ids=[bob.id], name="quiet"
     )
     message = await server.core.messages.send_message(author, dialog.id, "hello")
-    heard: list[Any] = []
 
-    async def collect(event: Any) -> None:
-        if isinstance(event, MessagesDelivered) and event.dialog_id == dialog.id:
-            heard.append(event)
-
-    unsubscribe = server.core.bus.subscribe(collect)
-    try:
+    async with delivery_events(server, dialog.id) as heard:
         server.core.delivered_marks.note(app.id, bob.id, message.to_dict(), None)
         await server.core.delivered_marks.flush()
-        await asyncio.sleep(0.05)
-    finally:
-        unsubscribe()
     assert heard == []
     delivered = await _delivered(server, author, dialog.id)
     assert delivered[message.id] == sorted([alice.id, bob.id])
