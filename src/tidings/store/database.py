@@ -32,6 +32,8 @@ log = logging.getLogger("tidings.store")
 SQLITE_DRIVERS = ("inline", "thread")
 #: Seconds between WAL checkpoints with the inline SQLite driver.
 CHECKPOINT_SECONDS = 2.0
+#: WAL pages (4 KiB) at which a commit checkpoints by itself (SQLite's default: 1,000).
+BACKSTOP_CHECKPOINT_PAGES = 20_000
 _TOPICS = "tidings_commit_topics"
 
 
@@ -59,7 +61,7 @@ class Database:
                     parsed, pool_size=pool_size
                 )
                 event.listen(self.sync_engine, "connect", _sqlite_on_connect)
-                event.listen(self.sync_engine, "connect", _no_autocheckpoint)
+                event.listen(self.sync_engine, "connect", _late_autocheckpoint)
                 event.listen(self.sync_engine, "begin", _sqlite_on_begin)
             else:
                 if parsed.get_driver_name() != "aiosqlite":
@@ -152,10 +154,10 @@ class Database:
         SQLite checkpoints automatically inside a commit once the WAL passes 1,000
         pages, and a checkpoint writes and syncs the database file: on the loop's
         thread that stalls every connection for as long as the disk takes. With the
-        inline driver, automatic checkpoints are off (``wal_autocheckpoint=0`` on the
-        loop's connections) and this task runs a PASSIVE checkpoint on a connection of
-        its own, in a thread, every few seconds; PASSIVE never waits for readers or
-        the writer.
+        inline driver, automatic checkpoints wait for a much bigger WAL (a backstop,
+        ``BACKSTOP_CHECKPOINT_PAGES``) and this task runs a PASSIVE checkpoint on a
+        connection of its own, in a thread, every few seconds; PASSIVE never waits
+        for readers or the writer.
         """
         while True:
             await asyncio.sleep(seconds)
@@ -187,10 +189,13 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
     cursor.close()
 
 
-def _no_autocheckpoint(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    # Checkpoints would run inside commits, on the loop's thread: _checkpoint_every
-    # runs them in a thread instead.
-    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+def _late_autocheckpoint(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # Checkpoints inside commits run on the loop's thread: _checkpoint_every runs them
+    # in a thread instead. The automatic one stays as a backstop, at a size the
+    # thread normally never lets the WAL reach: a job that commits without ever
+    # yielding to the loop (a bulk load) starves the thread's task, and an unbounded
+    # WAL makes every read slower.
+    dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
 
 
 def _sqlite_on_begin(conn) -> None:  # type: ignore[no-untyped-def]
