@@ -47,38 +47,36 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        database = ""
+        # WAL checkpoints (inline SQLite on a file only): see _checkpoint_every.
+        self._sqlite_path = ""
         if self.is_sqlite:
             if sqlite_driver not in SQLITE_DRIVERS:
                 raise ValueError(
                     f"sqlite_driver must be one of {SQLITE_DRIVERS}, not {sqlite_driver!r}"
                 )
             database = parsed.database or ""
-            if database and database != ":memory:":
+            on_file = database not in ("", ":memory:")
+            if on_file:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             if sqlite_driver == "inline":
                 self.sync_engine = sqlite_inline.create_loop_thread_engine(
                     parsed, pool_size=pool_size
                 )
-                event.listen(self.sync_engine, "connect", _sqlite_on_connect)
-                event.listen(self.sync_engine, "connect", _late_autocheckpoint)
-                event.listen(self.sync_engine, "begin", _sqlite_on_begin)
+                self._sqlite_path = database if on_file else ""
+                sync_engine = self.sync_engine
             else:
                 if parsed.get_driver_name() != "aiosqlite":
                     parsed = parsed.set(drivername="sqlite+aiosqlite")
                 self.engine = create_async_engine(parsed, pool_size=pool_size)
-                event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
-                event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
+                sync_engine = self.engine.sync_engine
+            event.listen(sync_engine, "connect", _sqlite_on_connect)
+            event.listen(sync_engine, "begin", _sqlite_on_begin)
+            if self.sync_engine is not None:
+                event.listen(self.sync_engine, "connect", _late_autocheckpoint)
         else:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=20)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._listeners: dict[str, list[Callable[[], None]]] = {}
-        # WAL checkpoints (inline SQLite only): see _checkpoint_every.
-        self._sqlite_path = (
-            database
-            if self.is_sqlite and sqlite_driver == "inline" and database not in ("", ":memory:")
-            else ""
-        )
         self._checkpointer: asyncio.Task[None] | None = None
 
     @asynccontextmanager

@@ -314,19 +314,17 @@ class Session:
         assert events is not None
         try:
             while events:
-                event = events[0]
+                # The deque stays in place while we wait: push() keeps queueing behind us.
+                event = events.popleft()
                 dialog_id = outbound.lookup_needed(self, event)
                 if dialog_id is not None:
                     try:
                         await outbound.dialog_type(self, dialog_id)
                     except DomainError:
-                        events.popleft()  # the dialog went away between the event and now
-                        continue
+                        continue  # the dialog went away between the event and now
                     except Exception:
-                        events.popleft()
                         log.exception("could not look up dialog %s for XMPP", dialog_id)
                         continue
-                events.popleft()
                 self._deliver(event)
         finally:
             self._task = None
