@@ -1,4 +1,8 @@
-"""ASGI middleware shared by every HTTP gateway: body limits, input hygiene, metrics."""
+"""ASGI middleware shared by every HTTP gateway: body limits, input hygiene, metrics.
+
+Also :class:`JsonBodyRoute`, the FastAPI route class through which routes that
+declare a JSON body model read it with :mod:`tidings.jsonbody`'s limits.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
+from tidings import jsonbody
 from tidings.observability import HTTP_LATENCY, HTTP_REQUESTS
 from tidings.text import has_unstorable_text
 
@@ -126,3 +134,33 @@ class MetricsMiddleware:
             template = getattr(route, "path", "unmatched")
             HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
             HTTP_LATENCY.labels(template).observe(time.perf_counter() - started)
+
+
+class JsonBodyRoute(APIRoute):
+    """A FastAPI route whose JSON body goes through :func:`tidings.jsonbody.loads`.
+
+    FastAPI parses a declared body with ``request.json()``; nested too deep it
+    either parses (and the value reaches storage) or raises ``RecursionError``.
+    This route hands the endpoint a request whose ``json()`` applies the depth
+    limit and raises :class:`HTTPException` with the reader's error as its cause,
+    which the gateway's error handler puts into its own shape. Sizes are the
+    :class:`BodyLimitMiddleware`'s business.
+    """
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def with_limited_json(request: Request) -> Response:
+            return await handler(_LimitedJsonRequest(request.scope, request.receive))
+
+        return with_limited_json
+
+
+class _LimitedJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = jsonbody.loads(await self.body(), max_bytes=None)
+            except jsonbody.JsonError as exc:
+                raise HTTPException(exc.status, exc.message) from exc
+        return self._json

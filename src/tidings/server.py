@@ -37,6 +37,7 @@ from tidings.gateways.servicedesk import DeskPathMiddleware
 from tidings.gateways.servicedesk import router as servicedesk_router
 from tidings.gateways.xmpp import XmppGateway, handle_websocket, start_xmpp_listener
 from tidings.http_middleware import BodyLimitMiddleware, MetricsMiddleware, StorableInputMiddleware
+from tidings.http_timeouts import timed_http_protocol
 from tidings.observability import configure_logging, render_metrics
 from tidings.settings import Settings
 from tidings.store.database import Database
@@ -56,7 +57,11 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         db = Database(settings.effective_database_url, sqlite_driver=settings.sqlite_driver)
         if run_migrations:
             await migrate(db)
-        bus = create_bus(settings.bus_url, client_name=f"tidings-{settings.node_id}")
+        bus = create_bus(
+            settings.bus_url,
+            client_name=f"tidings-{settings.node_id}",
+            backlog=settings.bus_backlog,
+        )
         await bus.start()
         core = Core(settings, db, bus, LocalFileStorage(settings.files_dir))
         realtime = RealtimeGateway(core)
@@ -95,6 +100,8 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
             await gms.stop()
             await bayeux.stop()
             await bus.close()
+            await core.outbound.aclose()
+            await core.auth.aclose()
             await db.close()
 
     app = FastAPI(
@@ -178,6 +185,9 @@ async def serve(settings: Settings) -> None:
         lifespan="on",
         ws_max_size=1 << 20,
         loop="auto",
+        # Slow or silent requests are closed (slowloris); idle kept-alive ones too.
+        http=timed_http_protocol(settings.http_header_timeout, settings.http_body_timeout),
+        timeout_keep_alive=settings.http_keepalive_timeout,
     )
     server = uvicorn.Server(config)
     original_startup = server.startup

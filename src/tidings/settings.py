@@ -36,6 +36,19 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
         "memory://",
         "Event bus: `memory://` (one process) or `redis://host:6379/0` (several nodes).",
     ),
+    "TIDINGS_BUS_BACKLOG": (
+        "bus_backlog",
+        "10000",
+        "Events a node holds, in order, while Redis is unreachable, and publishes when it "
+        "is back. Past this, new events are dropped and every node catches its live "
+        "sessions up from the store.",
+    ),
+    "TIDINGS_CATCH_UP_LIMIT": (
+        "catch_up_limit",
+        "10000",
+        "Most messages a node reads back from the store after a bus outage to push to its "
+        "live sessions; if more were missed, clients are told to resync.",
+    ),
     "TIDINGS_HOST": ("host", "127.0.0.1", "Address the HTTP server binds to."),
     "TIDINGS_PORT": ("port", "8080", "HTTP port (REST, WebSocket, console). 0 picks a free one."),
     "TIDINGS_XMPP_PORT": ("xmpp_port", "5222", "XMPP c2s port; 0 disables it."),
@@ -47,6 +60,16 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
         "in the data folder (development only).",
     ),
     "TIDINGS_XMPP_KEY": ("xmpp_key", "", "PEM private key of `TIDINGS_XMPP_CERT`."),
+    "TIDINGS_XMPP_ACK_DELAY_MS": (
+        "xmpp_ack_delay_ms",
+        "0",
+        "Milliseconds before the XMPP gateway asks a client to confirm the messages it was "
+        "sent (XEP-0198 `<r/>`, else an XEP-0199 ping); only confirmed ones count as "
+        "delivered. 0: the request goes with every message, so after a dead connection only "
+        "what the client read in its last moment arrives twice. More: one answer per client "
+        "per delay in big rooms, and up to that much of messages sent again after a dead "
+        "connection.",
+    ),
     "TIDINGS_NODE_ID": ("node_id", "", "Name of this node in logs and presence. Empty: random."),
     "TIDINGS_SESSION_TTL": ("session_ttl", "86400", "Seconds a session token stays valid."),
     "TIDINGS_MAX_MESSAGE_LENGTH": (
@@ -68,12 +91,44 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "TIDINGS_LOGIN_RATE": (
         "login_rate",
         "10",
-        "Login attempts allowed per login name per minute.",
+        "Failed logins allowed per account from one client address per login window; "
+        "a correct password clears the count. Failures elsewhere never block the owner.",
     ),
     "TIDINGS_LOGIN_RATE_PER_ADDRESS": (
         "login_rate_per_address",
         "100",
-        "Login attempts allowed per client address per minute (all logins together).",
+        "Failed logins allowed per client address per login window (all accounts together).",
+    ),
+    "TIDINGS_LOGIN_WINDOW": (
+        "login_window",
+        "60",
+        "Seconds over which login failures are counted. Limits are shared through Redis "
+        "when `TIDINGS_BUS_URL` is Redis; a limited login gets 429 + Retry-After "
+        "(XMPP: `<temporary-auth-failure/>`).",
+    ),
+    "TIDINGS_AUTH_TIMEOUT": (
+        "auth_timeout",
+        "60",
+        "Seconds a connection has to authenticate: XMPP (TCP and WebSocket) must finish "
+        "SASL, a Bayeux WebSocket must complete a handshake; then it is closed. 0: never.",
+    ),
+    "TIDINGS_HTTP_HEADER_TIMEOUT": (
+        "http_header_timeout",
+        "60",
+        "Seconds for a request's headers to arrive (from connect, or from the first byte "
+        "on a kept-alive connection); a late request gets 408 and the connection closes. "
+        "0: never.",
+    ),
+    "TIDINGS_HTTP_BODY_TIMEOUT": (
+        "http_body_timeout",
+        "60",
+        "Seconds a request body may stall between two reads before it gets 408 and the "
+        "connection closes. 0: never.",
+    ),
+    "TIDINGS_HTTP_KEEPALIVE_TIMEOUT": (
+        "http_keepalive_timeout",
+        "5",
+        "Seconds an idle kept-alive HTTP connection stays open between requests.",
     ),
     "TIDINGS_WS_SEND_QUEUE": (
         "ws_send_queue",
@@ -128,7 +183,8 @@ VARIABLES: dict[str, tuple[str, str, str]] = {
     "TIDINGS_WEBHOOK_ALLOW_PRIVATE": (
         "webhook_allow_private",
         "0",
-        "1 lets webhooks reach private and loopback addresses (tests, trusted networks).",
+        "1 lets webhooks and the service-desk auth call reach private and loopback"
+        " addresses (tests, trusted networks).",
     ),
     "TIDINGS_APNS_URL": (
         "apns_url",
@@ -177,12 +233,15 @@ class Settings:
     database_url: str = ""
     sqlite_driver: str = "inline"
     bus_url: str = "memory://"
+    bus_backlog: int = 10000
+    catch_up_limit: int = 10000
     host: str = "127.0.0.1"
     port: int = 8080
     xmpp_port: int = 5222
     xmpp_domain: str = "localhost"
     xmpp_cert: str = ""
     xmpp_key: str = ""
+    xmpp_ack_delay_ms: int = 0
     node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     session_ttl: int = 86400
     max_message_length: int = 10000
@@ -191,6 +250,11 @@ class Settings:
     max_contacts: int = 300
     login_rate: int = 10
     login_rate_per_address: int = 100
+    login_window: int = 60
+    auth_timeout: int = 60
+    http_header_timeout: int = 60
+    http_body_timeout: int = 60
+    http_keepalive_timeout: int = 5
     ws_send_queue: int = 1000
     presence_timeout: int = 90
     delivery_workers: int = 1

@@ -7,10 +7,24 @@ import time
 
 from aiocometd_ng import Client, ConnectionType
 from aiocometd_ng.exceptions import ServerError
+from aiocometd_ng.extensions import Extension
 
 from tidings.gateways.bayeux import BayeuxGateway
 
 BASE = "/genesys/cometd"
+
+
+class ApiKey(Extension):
+    """The app's key on every request: a Bayeux session belongs to one app."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    async def outgoing(self, payload: list, headers: dict) -> None:
+        headers["apikey"] = self.key
+
+    async def incoming(self, payload: list, headers: dict | None = None) -> None:
+        return None
 
 
 async def _next(client: Client, seconds: float = 5) -> dict:
@@ -24,10 +38,11 @@ async def _next(client: Client, seconds: float = 5) -> dict:
 
 async def _round_trip(server, connection_type: ConnectionType) -> None:
     url = server.base_url + BASE
+    key = ApiKey((await server.new_app("aiocometd")).auth_key)
     started = time.monotonic()
     async with (
-        Client(url, connection_types=[connection_type]) as alice,
-        Client(url, connection_types=[connection_type]) as bob,
+        Client(url, connection_types=[connection_type], extensions=[key]) as alice,
+        Client(url, connection_types=[connection_type], extensions=[key]) as bob,
     ):
         assert time.monotonic() - started < 2, "open() must not wait for a held connect"
         await alice.subscribe("/t/**")
@@ -59,7 +74,10 @@ async def test_aiocometd_over_long_polling(server) -> None:
 async def test_aiocometd_rehandshakes_after_the_server_drops_its_session(server) -> None:
     """§9.4: sessions lost (as after a restart) -> 402 -> re-handshake and resubscribe."""
     url = server.base_url + BASE
-    async with Client(url, connection_types=[ConnectionType.LONG_POLLING]) as client:
+    key = ApiKey((await server.new_app("aiocometd again")).auth_key)
+    async with Client(
+        url, connection_types=[ConnectionType.LONG_POLLING], extensions=[key]
+    ) as client:
         await client.subscribe("/again/room")
         old = client._transport.client_id
         gateway = BayeuxGateway.of(server.core)

@@ -93,7 +93,10 @@ async def test_session_follows_the_client_to_another_node(
     user = "u-" + secrets.token_hex(4)
     headers = {"gms_user": user, "apikey": app["auth_key"]}
     try:
-        async with httpx.AsyncClient(headers=headers) as phone, httpx.AsyncClient() as other:
+        async with (
+            httpx.AsyncClient(headers=headers) as phone,
+            httpx.AsyncClient(headers={"apikey": app["auth_key"]}) as other,
+        ):
             # Handshake, first connect and subscriptions on node 1.
             cid = await handshake(phone, node1.url, {"gms_user": user})
             assert await connect(phone, node1.url, cid) == []

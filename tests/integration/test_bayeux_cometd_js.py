@@ -28,11 +28,13 @@ def _need_node() -> None:
 @pytest.mark.parametrize("transport", ["websocket", "long-polling"])
 async def test_cometd_js_round_trip(server, transport: str) -> None:
     _need_node()
+    app = await server.new_app("cometd js")
     proc = await asyncio.create_subprocess_exec(
         "node",
         "conformance.mjs",
         server.base_url + "/genesys/cometd",
         transport,
+        app.auth_key,
         cwd=HERE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -21,7 +21,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.integration.processes import ServerProcess, cli_env
+from tests.integration.processes import ServerProcess, cli_env, run_cli_json
 from tests.integration.test_bayeux_cometd_js import HERE, _need_node
 
 
@@ -31,9 +31,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def publish(base_url: str, channel: str, data: Any) -> None:
-    """Another client, raw Bayeux over HTTP: handshake, then publish."""
-    async with httpx.AsyncClient(base_url=base_url) as http:
+async def publish(base_url: str, api_key: str, channel: str, data: Any) -> None:
+    """Another client of the app, raw Bayeux over HTTP: handshake, then publish."""
+    async with httpx.AsyncClient(base_url=base_url, headers={"apikey": api_key}) as http:
         hs = (
             await http.post(
                 "/genesys/cometd",
@@ -70,6 +70,7 @@ async def test_cometd_js_rehandshakes_after_the_server_lost_its_session(
     _need_node()
     port = free_port()
     env = cli_env(tmp_path)
+    app = await run_cli_json(env, "app", "create", "reconnecting")
     first = await ServerProcess(env, "--port", str(port)).start()
     second: ServerProcess | None = None
     proc = await asyncio.create_subprocess_exec(
@@ -77,6 +78,7 @@ async def test_cometd_js_rehandshakes_after_the_server_lost_its_session(
         "reconnect.mjs",
         f"{first.url}/genesys/cometd",
         transport,
+        app["auth_key"],
         cwd=HERE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -90,7 +92,7 @@ async def test_cometd_js_rehandshakes_after_the_server_lost_its_session(
         after = await next_step(proc, "subscribed")
         assert after["ok"] is True and after["reestablish"] is True
         assert after["clientId"] != before["clientId"], "a new session, by handshake"
-        await publish(second.url, "/r/news", {"text": "after the restart"})
+        await publish(second.url, app["auth_key"], "/r/news", {"text": "after the restart"})
         got = await next_step(proc, "received")
         assert got["channel"] == "/r/news" and got["data"] == {"text": "after the restart"}
         assert got["clientId"] == after["clientId"]
@@ -116,7 +118,8 @@ async def test_gfaye_bare_object_frames_get_one_message_per_frame(server) -> Non
         return frame[0]
 
     url = server.base_url.replace("http://", "ws://", 1) + "/genesys/cometd"
-    async with websockets.connect(url) as ws:
+    app = await server.new_app("gfaye")
+    async with websockets.connect(url, additional_headers={"apikey": app.auth_key}) as ws:
         await ws.send(
             json.dumps(
                 {

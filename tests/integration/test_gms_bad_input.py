@@ -19,7 +19,9 @@ async def test_malformed_bayeux_bodies_are_http_400(server) -> None:
 
 async def test_raw_ddcomet_emulation_one_message_per_post(server) -> None:
     """§9.5: long-polling only, connect without connectionType/id, separate POSTs."""
-    async with httpx.AsyncClient(base_url=server.base_url) as http:
+    app = await server.new_app("ddcomet")
+    headers = {"apikey": app.auth_key}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as http:
         shake = (
             await http.post(
                 BASE + "/handshake",

@@ -57,13 +57,16 @@ async def gms_app(server: TestServer, apns: Any) -> Any:
 
 
 class GmsUser(Extension):
-    """What the GMS samples do: ``gms_user`` on every Comet request (and in ext)."""
+    """What the GMS samples do: ``gms_user`` and the app's ``apikey`` on every Comet
+    request (and ``gms_user`` in the handshake ext)."""
 
-    def __init__(self, user: str) -> None:
+    def __init__(self, user: str, api_key: str) -> None:
         self.user = user
+        self.api_key = api_key
 
     async def outgoing(self, payload: list, headers: dict) -> None:
         headers["gms_user"] = self.user
+        headers["apikey"] = self.api_key
         for message in payload:
             if message.get("channel") == "/meta/handshake":
                 message.setdefault("ext", {})["gms_user"] = self.user
@@ -147,7 +150,7 @@ async def test_seed_flow_callback_push_dialogs_and_chat(server: TestServer, apns
         async with Client(
             dialog["_comet_url"],
             connection_types=[ConnectionType.LONG_POLLING],
-            extensions=[GmsUser(user)],
+            extensions=[GmsUser(user, app.auth_key)],
         ) as comet:
             await comet.subscribe("/_genesys")
             created = await phone.post(

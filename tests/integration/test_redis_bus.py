@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,6 +17,7 @@ from tidings.bus import RedisBus
 from tidings.core.events import Event, TypingChanged
 
 from ..services import require_redis
+from .redis_server import RedisServer, own_redis
 
 pytestmark = pytest.mark.redis
 
@@ -223,3 +226,155 @@ async def test_start_fails_fast_when_redis_is_unreachable() -> None:
     with pytest.raises(Exception):  # noqa: B017 - redis-py's ConnectionError, or OSError
         await bus.start()
     assert "tidings-bus-redis" not in {t.get_name() for t in asyncio.all_tasks()}
+
+
+# -- outages: a Redis of the test's own, killed, restarted or paused --------------------
+
+
+class Resumes:
+    """A resume handler that records each ``since_ms`` it is given."""
+
+    def __init__(self) -> None:
+        self.since: list[int] = []
+        self._changed = asyncio.Event()
+
+    async def __call__(self, since_ms: int) -> None:
+        self.since.append(since_ms)
+        self._changed.set()
+
+    async def wait(self, timeout: float = 20) -> list[int]:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            while not self.since:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.since
+
+
+@pytest.fixture
+async def own() -> AsyncIterator[RedisServer]:
+    async with own_redis() as server:
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def quick_bus(url: str, channel: str, name: str, **options: Any) -> AsyncIterator[RedisBus]:
+    """A bus that notices trouble and reconnects within a second or so."""
+    options = {"backoff_min": 0.05, "backoff_max": 0.5, "connect_timeout": 1.0, **options}
+    bus = RedisBus(url, channel=channel, client_name=name, **options)
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def test_publish_holds_events_while_redis_is_down_and_every_node_resumes(
+    own: RedisServer, channel: str
+) -> None:
+    """Issue: "A bus outage loses nothing": publishing does not fail while Redis is
+    away; what each node then hears is in order and once, and each node resumes from
+    before the outage (its gateways catch up from the store what it did not hear)."""
+    async with (
+        quick_bus(own.url, channel, "outage-a") as a,
+        quick_bus(own.url, channel, "outage-b") as b,
+    ):
+        heard = {a: Collector(), b: Collector()}
+        resumed = {a: Resumes(), b: Resumes()}
+        for bus in (a, b):
+            bus.subscribe(heard[bus])
+            bus.on_resume(resumed[bus])
+        await a.publish(typing_event(0))
+        await heard[a].wait_for(1)
+        await heard[b].wait_for(1)
+        killed_ms = now_ms()
+        await own.kill()
+        for user_id in range(1, 51):
+            await a.publish(typing_event(user_id))  # never raises: the write is committed
+        await own.start()
+        since = {bus: (await resumed[bus].wait())[0] for bus in (a, b)}
+        await a.publish(typing_event(1000))
+        for bus in (a, b):
+            await heard[bus].wait_until(lambda bus=bus: heard[bus].user_ids[-1:] == [1000])
+
+    for bus in (a, b):
+        ids = heard[bus].user_ids
+        assert ids[0] == 0 and ids[-1] == 1000
+        assert ids == sorted(set(ids)), "in publish order, each once"
+        assert since[bus] <= killed_ms, "resumed from before anything could be missed"
+    print(f"\nheard while Redis restarted: a {len(heard[a].events)}, b {len(heard[b].events)}")
+
+
+async def test_events_past_the_backlog_are_dropped_and_every_node_is_told(
+    own: RedisServer, channel: str
+) -> None:
+    """While Redis holds PUBLISH (CLIENT PAUSE WRITE) node a may keep 3 events; the rest
+    are dropped, and once Redis takes writes again node b (whose subscription never
+    broke) hears the 3 held events once each and then a notice that resumes it from
+    the first drop. The batch cut off by the pause is published again whole."""
+    admin = aioredis.Redis.from_url(own.url)
+    try:
+        async with (
+            quick_bus(own.url, channel, "drop-a", backlog=3, connect_timeout=0.5) as a,
+            quick_bus(own.url, channel, "drop-b") as b,
+        ):
+            at_b, resumed_a, resumed_b = Collector(), Resumes(), Resumes()
+            b.subscribe(at_b)
+            a.on_resume(resumed_a)
+            b.on_resume(resumed_b)
+            await admin.execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+            for user_id in range(1, 4):
+                await a.publish(typing_event(user_id))
+            first_drop_ms = now_ms()
+            for user_id in range(4, 21):
+                await a.publish(typing_event(user_id))
+            since_b = (await resumed_b.wait())[0]
+            since_a = (await resumed_a.wait())[0]
+            await a.publish(typing_event(1000))
+            await at_b.wait_until(lambda: at_b.user_ids[-1:] == [1000])
+    finally:
+        await admin.aclose()
+
+    assert at_b.user_ids == [1, 2, 3, 1000]
+    assert since_a == since_b and since_b <= first_drop_ms + 50
+    assert resumed_b.since == [since_b], "b resumed once, on a's notice"
+
+
+async def test_a_silent_subscription_is_noticed_by_its_ping(own: RedisServer, channel: str) -> None:
+    """A half-open link raises nothing; a PING that gets no answer does. Redis stops
+    answering for two seconds (CLIENT PAUSE ALL); the reader resubscribes and resumes."""
+    admin = aioredis.Redis.from_url(own.url)
+    try:
+        async with quick_bus(own.url, channel, "silent", ping_interval=0.2) as bus:
+            resumed = Resumes()
+            bus.on_resume(resumed)
+            before_ms = now_ms()
+            await admin.execute_command("CLIENT", "PAUSE", "2000", "ALL")
+            since = (await resumed.wait())[0]
+            at = Collector()
+            bus.subscribe(at)
+            await bus.publish(typing_event(1))
+            await at.wait_for(1)
+    finally:
+        await admin.aclose()
+    assert since <= before_ms + 50
+    assert at.user_ids == [1]
+
+
+async def test_close_publishes_what_is_still_queued(
+    nodes: tuple[RedisBus, RedisBus], redis_url: str, channel: str
+) -> None:
+    """A CLI command publishes and exits at once: its events must still go out."""
+    _, b = nodes
+    at_b = Collector()
+    b.subscribe(at_b)
+    short_lived = RedisBus(redis_url, channel=channel)
+    await short_lived.start()
+    for user_id in range(20):
+        await short_lived.publish(typing_event(user_id))
+    await short_lived.close()
+    await at_b.wait_for(20)
+    assert at_b.user_ids == list(range(20))

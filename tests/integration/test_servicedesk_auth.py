@@ -140,3 +140,127 @@ async def test_switching_to_external_hides_anonymous_chats(server: Any) -> None:
         assert (await ext.sync())["tickets"] == []
         await ext.aclose()
     await anon.aclose()
+
+
+async def open_tickets(server: Any, app: Any) -> list[Any]:
+    """Every open ticket of the app, as the console's inbox shows it to an agent."""
+    from tidings.core.models import Actor
+
+    _, agent, _ = await server.new_user(app, role="agent", full_name="Auditor")
+    return (await server.core.desk.inbox(Actor(app.id, agent.id, "agent"), "open")).tickets
+
+
+async def test_service_down_is_503_and_nothing_is_written(server: Any) -> None:
+    """Auth service down while a comment is sent: 503 in the service-desk error shape
+    (the SDK retries), no ticket, no comment; once the service is back, the retried
+    command creates exactly one ticket."""
+    app = await server.new_app("down then up")
+    async with LocalHttpServer(AuthService()) as gone:
+        dead_url = gone.url
+    app = await server.core.apps.update_app(app.id, auth_url=dead_url + "/check")
+    device = phone(server, app, "ext-42", "good-key")
+    command = device.create_comment("written while the service was down")
+    response = await device.sync_raw([command])
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "auth_unavailable"
+    assert response.headers["retry-after"].isdigit()
+    assert await open_tickets(server, app) == []
+    async with LocalHttpServer(AuthService()) as http:
+        await server.core.apps.update_app(app.id, auth_url=http.url + "/check")
+        reply = await device.sync(command)
+        assert result_of(reply, command)["ticket_id"] > 0
+    assert [c["body"] for c in reply["tickets"][0]["comments"]] == [
+        "written while the service was down"
+    ]
+    assert len(await open_tickets(server, app)) == 1
+    await device.aclose()
+
+
+@pytest.fixture(scope="module")
+async def guarded_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A server with the operator's defaults: private destinations not allowed."""
+    from tests.conftest import start_server
+    from tidings.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("guarded"), port=0, log_format="text", xmpp_port=0
+    )
+    assert settings.webhook_allow_private is False
+    running, stop = await start_server(settings, "sqlite")
+    yield running
+    await stop()
+
+
+async def test_private_auth_url_is_refused_without_the_allowance(guarded_server: Any) -> None:
+    """The SSRF guard webhooks use: an auth URL on loopback or a private network is
+    never called (503: the operator must fix the URL), until the app's config allows
+    private destinations."""
+    server = guarded_server
+    app = await server.new_app("internal auth")
+    async with LocalHttpServer(AuthService()) as http:
+        for url in (http.url + "/check", "http://10.255.255.1/check", "http://[::1]:9/x"):
+            app = await server.core.apps.update_app(app.id, auth_url=url)
+            device = phone(server, app, "ext-42", "good-key")
+            response = await asyncio.wait_for(device.sync_raw(), 10)
+            assert response.status_code == 503, (url, response.text)
+            assert response.json()["error"]["code"] == "auth_unavailable"
+            await device.aclose()
+        assert http.requests == []
+        app = await server.core.apps.update_app(
+            app.id, auth_url=http.url + "/check", config={"allow_private_destinations": True}
+        )
+        device = phone(server, app, "ext-42", "good-key")
+        assert (await device.sync_raw()).status_code == 200
+        assert len(http.requests) == 1
+        await device.aclose()
+
+
+async def test_non_http_auth_url_is_refused(server: Any) -> None:
+    """Even with private destinations allowed, only plain http(s) URLs are called."""
+    app = await server.new_app("odd url")
+    for url in ("ftp://127.0.0.1/check", "http://user:pw@127.0.0.1:9/check", "not a url"):
+        app = await server.core.apps.update_app(app.id, auth_url=url)
+        device = phone(server, app, "ext-42", "good-key")
+        response = await device.sync_raw()
+        assert response.status_code == 503, (url, response.text)
+        await device.aclose()
+
+
+async def test_service_that_trickles_its_answer_is_503_after_the_deadline(server: Any) -> None:
+    """A service that sends its status line, then one header byte at a time, never
+    finishes its answer: every single read is quick, so only a deadline on the whole
+    call ends it. 503, and the service is still sending when the SDK has its answer."""
+    still_sending = asyncio.Event()
+    finished = asyncio.Event()
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        try:
+            while not finished.is_set():
+                writer.write(b"X")
+                await writer.drain()
+                still_sending.set()
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    listener = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    app = await server.new_app("trickle")
+    app = await server.core.apps.update_app(
+        app.id, auth_url=f"http://127.0.0.1:{port}/check", config={"desk_auth_timeout": 0.5}
+    )
+    device = phone(server, app, "ext-42", "good-key")
+    try:
+        response = await asyncio.wait_for(device.sync_raw(), 10)
+        assert still_sending.is_set() and not finished.is_set()
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "auth_unavailable"
+    finally:
+        finished.set()
+        listener.close()
+        await listener.wait_closed()
+        await device.aclose()

@@ -57,12 +57,27 @@ def test_gateways_do_not_reach_the_store_or_each_other(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [SRC / "gateways" / "realtime" / "protocol.py", SRC / "text.py"], ids=lambda p: p.name
+    "path",
+    [
+        SRC / "gateways" / "realtime" / "protocol.py",
+        SRC / "text.py",
+        SRC / "jsonbody.py",
+        SRC / "gcra.py",
+    ],
+    ids=lambda p: p.name,
 )
 def test_protocol_modules_are_pure(path: Path) -> None:
-    allowed_prefixes = ("tidings.text",)
+    allowed_prefixes = ("tidings.text", "tidings.jsonbody", "tidings.gcra")
     for name in imports_of(path):
         root = name.split(".")[0]
         assert root != "asyncio" and root not in WIRE, f"{path.name} imports {name}"
         if root == "tidings":
             assert name.startswith(allowed_prefixes), f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", modules("outbound"), ids=lambda p: p.name)
+def test_outbound_http_stands_below_the_core(path: Path) -> None:
+    """The core calls out through ``tidings.outbound``; it must not call back up."""
+    for name in imports_of(path):
+        if name.startswith("tidings."):
+            assert name.startswith("tidings.outbound"), f"{path.name} imports {name}"

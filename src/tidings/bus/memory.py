@@ -3,24 +3,39 @@
 Used in tests and single-node deployments. Encoding and decoding happen in
 :meth:`MemoryBus.publish`, so an event that cannot cross Redis fails in the
 publisher's stack trace rather than in a dispatcher nobody is watching.
+
+Nothing is ever lost here, so resume handlers never run, except inside
+:meth:`MemoryBus.outage`, which lets tests lose events the way a node cut off
+from Redis does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from tidings.bus.base import Bus, decode_event, encode_event
 from tidings.core.events import Event
 from tidings.observability import EVENTS_PUBLISHED
 
 
+@dataclass(frozen=True, slots=True)
+class _Gap:
+    """In the queue: run the resume handlers here, in order with the events."""
+
+    since_ms: int
+
+
 class MemoryBus(Bus):
     def __init__(self) -> None:
         super().__init__()
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue: asyncio.Queue[Event | _Gap] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._losing = False
 
     async def start(self) -> None:
         if self._closed:
@@ -33,8 +48,22 @@ class MemoryBus(Bus):
         if self._task is None or self._closed:
             raise RuntimeError("bus is not running: call start() first")
         copy = decode_event(encode_event(event))
+        if self._losing:
+            return
         self._queue.put_nowait(copy)
         EVENTS_PUBLISHED.labels(type=event.name).inc()
+
+    @contextlib.asynccontextmanager
+    async def outage(self) -> AsyncIterator[None]:
+        """For tests: lose every event published inside the block, as a node cut off
+        from Redis does, then run the resume handlers as it does once it is back."""
+        since_ms = time.time_ns() // 1_000_000
+        self._losing = True
+        try:
+            yield
+        finally:
+            self._losing = False
+            self._queue.put_nowait(_Gap(since_ms))
 
     async def drain(self) -> None:
         """Wait until every event published so far has been handled.
@@ -55,8 +84,11 @@ class MemoryBus(Bus):
 
     async def _run(self) -> None:
         while True:
-            event = await self._queue.get()
+            item = await self._queue.get()
             try:
-                await self._dispatch(event)
+                if isinstance(item, _Gap):
+                    await self._resume(item.since_ms)
+                else:
+                    await self._dispatch(item)
             finally:
                 self._queue.task_done()

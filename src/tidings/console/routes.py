@@ -16,17 +16,43 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Form, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tidings.core.desk_agents import VIEWS
-from tidings.core.errors import DomainError, Forbidden, Unauthenticated
+from tidings.core.errors import (
+    DomainError,
+    Forbidden,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
 from tidings.core.hub import Core
 from tidings.core.models import Actor
 
 HERE = Path(__file__).parent
 COOKIE = "tidings_console"
-router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+class ConsoleRoute(APIRoute):
+    """A lost database connection answers a 503 page with Retry-After, not a 500."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Unavailable as exc:
+                page = _page("unavailable.html", 503, message=exc.message)
+                page.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+                return page
+
+        return guarded
+
+
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -110,6 +136,12 @@ async def login(
             session = await core.auth.login(app_id, email.strip(), password, client_address=address)
         except Unauthenticated:
             continue
+        except RateLimited as exc:  # too many failed logins from this address
+            page = _page("login.html", 429, error=exc.message, email=email)
+            page.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+            return page
+        except Unavailable:
+            raise  # the database is away: 503 (ConsoleRoute), not a login refusal
         except DomainError as exc:
             return _page("login.html", 429, error=exc.message, email=email)
         response = RedirectResponse("/console/inbox", 303)
@@ -170,6 +202,8 @@ async def ticket_page(request: Request, ticket_id: int, view: str = "open") -> R
         return _to_login()
     try:
         context = await _screen(request, actor, view, ticket_id)
+    except Unavailable:
+        raise
     except DomainError:
         return _page("console.html", 404, **await _screen(request, actor, view, None))
     return _page("console.html", **context)
@@ -212,7 +246,7 @@ async def reply(request: Request, ticket_id: int) -> Response:
     """Text and files in one multipart form (the one console body that may be big)."""
     try:
         actor = await _acting(request)
-    except DomainError:
+    except (Unauthenticated, Forbidden):
         return _to_login()
     core = _core(request)
     form = await request.form()
@@ -250,7 +284,7 @@ async def assign(
 ) -> Response:
     try:
         actor = await _acting(request)
-    except DomainError:
+    except (Unauthenticated, Forbidden):
         return _to_login()
     target = int(assignee) if assignee.isdigit() else None
     await _core(request).desk.assign(actor, ticket_id, target)
@@ -261,7 +295,7 @@ async def assign(
 async def status(request: Request, ticket_id: int, status: Annotated[str, Form()]) -> Response:
     try:
         actor = await _acting(request)
-    except DomainError:
+    except (Unauthenticated, Forbidden):
         return _to_login()
     await _core(request).desk.set_status(actor, ticket_id, status)
     return _back(ticket_id, str(request.query_params.get("view", "open")))
@@ -275,7 +309,7 @@ async def gms_action(request: Request, ticket_id: int, action: str) -> Response:
     """Join, type, stop typing or leave a GMS chat (each is a transcript entry)."""
     try:
         actor = await _acting(request)
-    except DomainError:
+    except (Unauthenticated, Forbidden):
         return _to_login()
     chats = _core(request).gms_chats
     if action not in GMS_ACTIONS:
@@ -287,6 +321,8 @@ async def gms_action(request: Request, ticket_id: int, action: str) -> Response:
             await chats.agent_leave(actor, ticket_id)
         else:
             await chats.agent_typing(actor, ticket_id, action == "typing")
+    except Unavailable:
+        raise
     except DomainError:
         return Response(status_code=404)
     return _back(ticket_id, str(request.query_params.get("view", "open")))
@@ -307,10 +343,12 @@ async def notify_callback(request: Request, service_id: str) -> Response:
     """An agent is ready: the customer's app gets its ``{_id, _action}`` push."""
     try:
         actor = await _acting(request)
-    except DomainError:
+    except (Unauthenticated, Forbidden):
         return _to_login()
     try:
         await _core(request).callbacks.notify(actor, service_id)
+    except Unavailable:
+        raise
     except DomainError:
         return Response(status_code=404)
     return RedirectResponse("/console/callbacks", 303)
@@ -323,6 +361,8 @@ async def attachment(request: Request, file_id: int, download: int = 0) -> Respo
         return Response(status_code=401)
     try:
         info, body = await _core(request).desk.open_attachment(actor, file_id)
+    except Unavailable:
+        raise
     except DomainError:
         return Response(status_code=404)
     inline = not download and info.content_type.startswith(("image/", "text/plain", "video/"))

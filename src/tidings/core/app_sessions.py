@@ -14,11 +14,10 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tidings.core.auth import token_hash
+from tidings.core.auth import failed, token_hash
 from tidings.core.errors import InvalidInput, NotFound, Unauthenticated
 from tidings.core.models import Actor, App, User
 from tidings.core.passwords import verify_password
-from tidings.core.ratelimit import SlidingWindow
 from tidings.store import apps as apps_store
 from tidings.store import connectycube as store
 
@@ -46,7 +45,6 @@ class AppSession:
 class AppSessionService:
     def __init__(self, core: Core) -> None:
         self.core = core
-        self._by_login = SlidingWindow(core.settings.login_rate)
 
     async def check_app(self, app_id: object, auth_key: object) -> App:
         """The app whose id and auth key these are, or :class:`Unauthenticated`."""
@@ -87,13 +85,19 @@ class AppSessionService:
         return AppSession(token, row.app_id, row.user_id, row.created_ms, row.expires_ms)
 
     async def verify(
-        self, app_id: int, *, password: str, login: str | None = None, email: str | None = None
+        self,
+        app_id: int,
+        *,
+        password: str,
+        login: str | None = None,
+        email: str | None = None,
+        client_address: str = "",
     ) -> User:
-        """The user these credentials name, rate limited per login as the native login."""
+        """The user these credentials name, under the native login's failure limits."""
         ident = login if login is not None else email
         if not isinstance(ident, str) or not ident or not isinstance(password, str):
             raise InvalidInput("login (or email) and password are required", field="login")
-        self._by_login.hit(f"{app_id}:{ident}", self.core.now_ms(), what="login attempts")
+        attempt = await self.core.auth.limits.attempt(app_id, ident, client_address)
         async with self.core.db.read() as conn:
             if login is not None:
                 found = await apps_store.get_user_by_login(conn, app_id, login)
@@ -101,7 +105,8 @@ class AppSessionService:
                 found = await store.get_user_by_email(conn, app_id, ident)
         user, password_hash = found if found else (None, None)
         if not await verify_password(password_hash, password) or user is None:
-            raise Unauthenticated("wrong login or password", code="bad_credentials")
+            failed()
+        await attempt.succeeded()
         return user
 
     async def check_password(self, actor: Actor, password: object) -> None:

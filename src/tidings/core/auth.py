@@ -1,20 +1,23 @@
 """Sessions: log in with a password, get a bearer token that expires.
 
 Tokens are random; only their SHA-256 is stored, so a copy of the database
-does not hand out live sessions. Logins are rate limited per login name and per
-client address, so a flood of guesses is refused before it costs a hash.
+does not hand out live sessions. Password checks go through :mod:`.login_limits`,
+which counts failures per client address and per account at that address, so a
+flood of guesses is refused before it costs a hash and nobody else's failures
+lock an owner out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from tidings.core.errors import InvalidInput, Unauthenticated
-from tidings.core.models import Actor, Session
+from tidings.core.login_limits import LoginLimits
+from tidings.core.models import Actor, Session, User
 from tidings.core.passwords import verify_password
-from tidings.core.ratelimit import SlidingWindow
+from tidings.core.ratelimit import Limiter, create_limiter
 from tidings.store import apps as store
 
 if TYPE_CHECKING:
@@ -28,27 +31,42 @@ def token_hash(token: str) -> str:
 class AuthService:
     def __init__(self, core: Core) -> None:
         self.core = core
-        self._by_login = SlidingWindow(core.settings.login_rate)
-        self._by_address = SlidingWindow(core.settings.login_rate_per_address)
+        #: Shared between nodes through Redis when the bus is Redis.
+        self.limiter: Limiter = create_limiter(core.settings.bus_url)
+        self.limits = LoginLimits(self.limiter, core.settings)
+
+    async def aclose(self) -> None:
+        await self.limiter.aclose()
 
     async def login(
         self, app_id: int, login: str, password: str, *, client_address: str = ""
     ) -> Session:
         if not isinstance(login, str) or not isinstance(password, str) or not login:
             raise InvalidInput("login and password are required")
-        now = self.core.now_ms()
-        self._by_login.hit(f"{app_id}:{login}", now, what="login attempts for this login")
-        if client_address:
-            self._by_address.hit(client_address, now, what="login attempts from this address")
+        attempt = await self.limits.attempt(app_id, login, client_address)
         async with self.core.db.read() as conn:
             found = await store.get_user_by_login(conn, app_id, login)
         user, password_hash = found if found else (None, None)
         if not await verify_password(password_hash, password) or user is None:
-            from tidings.observability import LOGIN_FAILURES
-
-            LOGIN_FAILURES.inc()
-            raise Unauthenticated("wrong login or password", code="bad_credentials")
+            failed()
+        await attempt.succeeded()
         return await self.create_session(app_id, user.id)
+
+    async def login_user(
+        self, app_id: int, user_id: int, password: str, *, client_address: str = ""
+    ) -> Session:
+        """:meth:`login` for a client that names the user by id (an XMPP JID), with
+        the same limits: the account is the user's login, so failures over every
+        protocol add up."""
+        if not isinstance(password, str):
+            raise InvalidInput("a password is required")
+        async with self.core.db.read() as conn:
+            user: User | None = await store.get_user(conn, app_id, user_id)
+        if user is None or not user.login:
+            # Unknown ids are guesses too: they count against the address.
+            await self.limits.attempt(app_id, f"#{user_id}", client_address)
+            failed()
+        return await self.login(app_id, user.login, password, client_address=client_address)
 
     async def create_session(self, app_id: int, user_id: int | None) -> Session:
         token = secrets.token_urlsafe(32)
@@ -84,3 +102,11 @@ class AuthService:
     async def logout(self, token: str) -> None:
         async with self.core.db.transaction() as conn:
             await store.delete_session(conn, token_hash(token))
+
+
+def failed() -> NoReturn:
+    """A wrong login or password: counted in metrics, the same answer for both."""
+    from tidings.observability import LOGIN_FAILURES
+
+    LOGIN_FAILURES.inc()
+    raise Unauthenticated("wrong login or password", code="bad_credentials")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.errors import Forbidden, InvalidInput, NotFound
+from tidings.core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from tidings.core.models import Actor, App
 from tidings.core.outbox import enqueue
 from tidings.store import callbacks as store
@@ -37,6 +37,17 @@ _ID_ALPHABET = string.ascii_uppercase + string.digits
 def new_service_id() -> str:
     """32 upper-case alphanumerics, the shape GMS shows (§1.4)."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(32))
+
+
+def anonymous_user() -> str:
+    """A fresh identity for a phone that sent no ``gms_user`` (§1.3).
+
+    GMS leaves the anonymous key to the server; a constant (say ``anon:<service>``)
+    would make every anonymous phone one user, each receiving the others' chats.
+    The value goes back to its phone as ``_user_header`` and is unguessable, so only
+    that phone can present it.
+    """
+    return "anon:" + secrets.token_urlsafe(18)
 
 
 def parse_time(value: str) -> int:
@@ -118,16 +129,27 @@ class CallbackService:
         self.core = core
 
     async def gms_app(self, api_key: str | None) -> App:
-        """The app a GMS request speaks for: the one whose ``auth_key`` is the API key,
-        else the first app with a ``gms`` section in its config."""
-        if api_key:
-            app = await self.core.apps.find_by_auth_key(api_key)
-            if app is not None:
-                return app
-        for app in await self.core.apps.list_apps():
-            if isinstance(app.config.get("gms"), dict):
-                return app
-        raise NotFound("no app serves GMS", code="gms_not_configured")
+        """The app a GMS request speaks for: the one whose ``auth_key`` is its API key.
+
+        Every GMS request names its app by its own key; there is no default app, so a
+        request without a key, or with a key no app has, is refused.
+        """
+        if not api_key:
+            raise Unauthenticated("an apikey header is required", code="gms_apikey_required")
+        app = await self.core.apps.find_by_auth_key(api_key)
+        if app is None:
+            raise Unauthenticated("unknown apikey", code="gms_apikey_unknown")
+        return self._serving(app)
+
+    async def gms_app_of(self, app_id: int) -> App:
+        """The app a Comet session was bound to at its handshake, if it serves GMS."""
+        return self._serving(await self.core.apps.get_app(app_id))
+
+    @staticmethod
+    def _serving(app: App) -> App:
+        if not isinstance(app.config.get("gms"), dict):
+            raise Forbidden("GMS is not enabled for this app", code="gms_not_enabled")
+        return app
 
     @staticmethod
     def services_of(app: App) -> tuple[str, ...]:
@@ -136,9 +158,17 @@ class CallbackService:
         return tuple(names) if isinstance(names, list) and names else DEFAULT_SERVICES
 
     async def start(
-        self, app: App, service_name: str, params: dict[str, str], gms_user: str, *, kind: str
+        self,
+        app: App,
+        service_name: str,
+        params: dict[str, str],
+        gms_user: str | None,
+        *,
+        kind: str,
     ) -> Callback:
-        """Store a callback (``kind`` callback) or a plain chat service (``kind`` chat)."""
+        """Store a callback (``kind`` callback) or a plain chat service (``kind`` chat)
+        for the phone ``gms_user``; without one the service gets an anonymous identity
+        of its own (:func:`anonymous_user`)."""
         now = self.core.now_ms()
         if kind == "callback":
             if service_name not in self.services_of(app):
@@ -159,7 +189,7 @@ class CallbackService:
             "state": state,
             "reason": "",
             "customer_number": params.get("_customer_number", ""),
-            "gms_user": gms_user,
+            "gms_user": gms_user or anonymous_user(),
             "desired_ms": desired if desired is not None else now,
             "expiration_ms": (desired or now) + EXPIRY_MS,
             "params": params,
@@ -175,16 +205,32 @@ class CallbackService:
             found = await store.get_service(conn, row["id"])
         return _callback(found)
 
-    async def get(self, app: App, service_id: str) -> Callback:
+    async def get(self, app: App, service_id: str, owner: str | None = None) -> Callback:
+        """A live service of ``app``; with ``owner`` (the caller's ``gms_user``) only if
+        it is that phone's. Someone else's service is "not found", never "forbidden",
+        so ids cannot be probed."""
         async with self.core.db.read() as conn:
             row = await store.get_service(conn, service_id)
-        if row is None or row.app_id != app.id or row.expiration_ms < self.core.now_ms():
+        if (
+            row is None
+            or row.app_id != app.id
+            or row.expiration_ms < self.core.now_ms()
+            or (owner is not None and row.gms_user != owner)
+        ):
             raise NotFound(f"no service {service_id}", code="unknown_service")
         return _callback(row)
 
     async def query(
-        self, app: App, service_name: str | None, filters: dict[str, str], *, any_of: bool = False
+        self,
+        app: App,
+        service_name: str | None,
+        filters: dict[str, str],
+        *,
+        owner: str | None = None,
+        any_of: bool = False,
     ) -> list[Callback]:
+        """Callbacks of ``app`` matching ``filters``; with ``owner`` only that phone's
+        (``operand=OR`` joins the filters, never the owner condition)."""
         columns: dict[str, str] = {}
         extra: dict[str, str] = {}
         for key, value in filters.items():
@@ -200,7 +246,12 @@ class CallbackService:
                 extra[key] = value
         async with self.core.db.read() as conn:
             rows = await store.list_services(
-                conn, app.id, service_name=service_name, columns=columns, any_of=any_of
+                conn,
+                app.id,
+                service_name=service_name,
+                columns=columns,
+                any_of=any_of,
+                gms_user=owner,
             )
         found = [_callback(r) for r in rows]
         if extra:
@@ -211,34 +262,37 @@ class CallbackService:
                 found = [c for c, m in zip(found, match, strict=True) if m]
         return found
 
-    async def cancel(self, app: App, service_id: str) -> Callback:
+    async def cancel(self, app: App, service_id: str, owner: str | None = None) -> Callback:
         return await self._set(
-            app, service_id, state="COMPLETED", reason="CANCELLED", notify_at_ms=None
+            app, service_id, owner, state="COMPLETED", reason="CANCELLED", notify_at_ms=None
         )
 
-    async def reschedule(self, app: App, service_id: str, new_time: str) -> Callback:
+    async def reschedule(
+        self, app: App, service_id: str, new_time: str, owner: str | None = None
+    ) -> Callback:
         desired = parse_time(new_time)
         if desired < self.core.now_ms() - 60_000:
             raise InvalidInput("_new_desired_time is in the past", field="_new_desired_time")
         return await self._set(
             app,
             service_id,
+            owner,
             state="SCHEDULED",
             desired_ms=desired,
             notify_at_ms=desired,
             expiration_ms=desired + EXPIRY_MS,
         )
 
-    async def snooze(self, app: App, service_id: str) -> Callback:
+    async def snooze(self, app: App, service_id: str, owner: str | None = None) -> Callback:
         return await self._set(
-            app, service_id, state="SCHEDULED", notify_at_ms=self.core.now_ms() + SNOOZE_MS
+            app, service_id, owner, state="SCHEDULED", notify_at_ms=self.core.now_ms() + SNOOZE_MS
         )
 
-    async def connect(self, app: App, service_id: str) -> Callback:
-        return await self._set(app, service_id, state="PROCESSING", notify_at_ms=None)
+    async def connect(self, app: App, service_id: str, owner: str | None = None) -> Callback:
+        return await self._set(app, service_id, owner, state="PROCESSING", notify_at_ms=None)
 
-    async def _set(self, app: App, service_id: str, **values: Any) -> Callback:
-        await self.get(app, service_id)
+    async def _set(self, app: App, service_id: str, owner: str | None, **values: Any) -> Callback:
+        await self.get(app, service_id, owner)
         async with self.core.db.transaction() as conn:
             await store.update_service(conn, service_id, updated_ms=self.core.now_ms(), **values)
             row = await store.get_service(conn, service_id)

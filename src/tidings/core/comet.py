@@ -1,8 +1,9 @@
 """Comet (Bayeux) broadcasts as domain events, so every node's sessions hear them.
 
 A publish on an application channel goes through the bus (the Redis bus with
-several nodes): each node's Bayeux gateway queues it for its own sessions, so a
-client long-polling any node receives what was published on another.
+several nodes): each node's Bayeux gateway queues it for its own sessions of the
+publisher's app, so a client long-polling any node receives what was published on
+another, and no app hears another's channels.
 
 Sessions themselves move through the bus too: a node asked about a ``clientId``
 it does not hold publishes ``CometSessionWanted`` and the holder answers with
@@ -31,8 +32,9 @@ class CometService:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def publish(self, channel: str, data: Any, *, app_id: int = 0) -> None:
-        """Broadcast to every node; ``app_id`` 0 = not tied to an app (any CometD client)."""
+    async def publish(self, channel: str, data: Any, *, app_id: int) -> None:
+        """Broadcast to every node, for the sessions of ``app_id`` only (every Bayeux
+        session is bound to the app whose key it handshook with)."""
         await self.core.publish(CometPublished(app_id=app_id, channel=channel, data=data))
 
     async def want_session(self, client_id: str, node: str) -> None:

@@ -1,15 +1,16 @@
 """Delivered markers from live delivery, written in batches (group commit).
 
-When a gateway hands a message to a connected client it moves that member's
-delivered marker. Done one transaction per recipient before the stanza goes out,
+A member's delivered marker moves when one of their clients confirms it has a
+message (ARCHITECTURE: "Delivered means the client has it"): an XEP-0198 ack, a
+ping answered after the message, a receipt. Done one transaction per recipient,
 a message to a 1,000-member room held 1,000 write transactions (seconds on
 SQLite's single writer) and every 1-1 message paid a second transaction.
 
-Here a gateway only *notes* the delivery and writes the stanza at once. One
-writer task takes everything noted so far and writes it in a single
-transaction: per dialog and message, one ``UPDATE … WHERE user_id IN (…)``.
-While that transaction runs, new notes pile up for the next one, so the batch
-grows with the load and costs nothing extra when idle (the classic group commit).
+Here a gateway only *notes* the confirmation. One writer task takes everything
+noted so far and writes it in a single transaction: per dialog and message, one
+``UPDATE … WHERE user_id IN (…)``. While that transaction runs, new notes pile up
+for the next one, so the batch grows with the load and costs nothing extra when
+idle (the classic group commit).
 
 Markers only move forward, so keeping the newest noted message per member is
 enough, and a batch that fails (a member left, the database blipped) loses
@@ -36,13 +37,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("tidings.core.receipts")
 
 
+class _LookUp:
+    """The audience of a delivery the gateway could not name (a message read back
+    from the store has no recipient list): looked up when the batch is written."""
+
+    def __repr__(self) -> str:
+        return "LOOK_UP"
+
+
+#: Pass as ``audience`` to have the writer find it as :func:`audience_for` would.
+LOOK_UP = _LookUp()
+
+Audience = tuple[int, ...] | None | _LookUp
+
+
 @dataclass(frozen=True, slots=True)
 class _Noted:
     seq: int
     message_id: str
     sender_id: int
-    #: Who hears about the delivery; None: nobody (recorded only).
-    audience: tuple[int, ...] | None
+    #: Who hears about the delivery; None: nobody (recorded only); LOOK_UP: find out.
+    audience: Audience
 
 
 class DeliveredMarks:
@@ -53,22 +68,29 @@ class DeliveredMarks:
         # (app_id, dialog_id) -> user_id -> newest message noted for that member
         self._pending: dict[tuple[int, str], dict[int, _Noted]] = {}
         self._writer: asyncio.Task[None] | None = None
+        # Notes taken so far, and how many of them committed batches cover: a flush
+        # waits for its own notes, not for a writer that busy traffic keeps running.
+        self._noted = 0
+        self._written = 0
+        self._waiters: list[asyncio.Future[None]] = []
 
     def note(
         self,
         app_id: int,
         user_id: int,
         message: dict[str, Any],
-        audience: tuple[int, ...] | None = None,
+        audience: Audience = None,
     ) -> None:
-        """``user_id`` was handed ``message`` (a ``Message.to_dict()`` snapshot).
+        """A client of ``user_id`` has ``message`` (a ``Message.to_dict()`` snapshot).
 
         ``audience``: who is told about the delivery, the recipients of the message
-        in a small dialog (:func:`audience_for`); None records it without telling.
+        in a small dialog (:func:`audience_for`); None records it without telling;
+        :data:`LOOK_UP` has the writer work it out from the dialog's members.
         """
         seq = message.get("seq")
         if not seq:
             return  # self-destroying messages are never stored, so there is no marker
+        self._noted += 1
         per_dialog = self._pending.setdefault((app_id, message["dialog_id"]), {})
         known = per_dialog.get(user_id)
         if known is None or known.seq < seq:
@@ -77,22 +99,33 @@ class DeliveredMarks:
             self._writer = asyncio.create_task(self._write_all())
 
     async def flush(self) -> None:
-        """Wait until everything noted so far is written (shutdown, tests)."""
-        while self._writer is not None:
-            await asyncio.shield(self._writer)
+        """Wait until everything noted so far is written (offline delivery, shutdown)."""
+        target = self._noted
+        while self._writer is not None and self._written < target:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
 
     async def _write_all(self) -> None:
         try:
             while self._pending:
                 batch, self._pending = self._pending, {}
+                covered = self._noted
                 try:
-                    events = await self._write(batch)
+                    await self.core.publish(*await self._write(batch))
                 except Exception:
                     log.exception("could not write %d delivered markers", len(batch))
-                    continue
-                await self.core.publish(*events)
+                self._written = covered
+                self._wake()
         finally:
             self._writer = None
+            self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def _write(self, batch: dict[tuple[int, str], dict[int, _Noted]]) -> list[Any]:
         events: list[Any] = []
@@ -107,13 +140,17 @@ class DeliveredMarks:
                         conn, dialog_id, user_ids, noted.seq
                     ):
                         moved.append((user_id, noted))
+                looked_up: tuple[int, ...] | None = None
+                if any(noted.audience is LOOK_UP for _, noted in moved):
+                    looked_up = await _members_audience(conn, app_id, dialog_id)
                 for user_id, noted in moved:
-                    if noted.audience is None:
+                    audience = looked_up if noted.audience is LOOK_UP else noted.audience
+                    if audience is None or isinstance(audience, _LookUp):
                         continue  # a big dialog: recorded, not announced (see audience_for)
                     events.append(
                         MessagesDelivered(
                             app_id=app_id,
-                            recipients=noted.audience,
+                            recipients=audience,
                             dialog_id=dialog_id,
                             user_id=user_id,
                             seq=noted.seq,
@@ -121,6 +158,16 @@ class DeliveredMarks:
                         )
                     )
         return events
+
+
+async def _members_audience(conn: Any, app_id: int, dialog_id: str) -> tuple[int, ...] | None:
+    """:func:`audience_for` with the dialog's members as the recipients."""
+    dialog = await dialogs_store.get_dialog(conn, app_id, dialog_id)
+    if dialog is None or dialog.type not in ("private", "group"):
+        return None
+    if await dialogs_store.count_members(conn, dialog_id) > ANNOUNCE_TO_ALL:
+        return None
+    return tuple(await dialogs_store.list_member_ids(conn, dialog_id))
 
 
 def audience_for(dialog_type: str, recipients: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -7,26 +7,28 @@ never a hang or a 500: each call has a short deadline. Positive answers are
 cached per (app, user, key) for a short while because SDKs poll every few
 seconds. Refusals are not cached, so a user who fixes their key gets in at once.
 
-The HTTP client is a few lines of asyncio streams rather than a library: the
-core imports no HTTP framework, and this call needs nothing but one POST.
+The call itself goes through ``core.outbound`` (:mod:`tidings.outbound`): the
+core decides what an answer means, the outbound client does the HTTP and the
+SSRF guard webhooks use, so an auth URL pointing into our own network is refused
+unless the operator (``TIDINGS_WEBHOOK_ALLOW_PRIVATE``) or the app's config
+(``allow_private_destinations``) allows private destinations.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
-import ssl
+import logging
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from tidings.core.errors import DomainError, Forbidden
+from tidings.core.errors import Forbidden, Unavailable
+from tidings.outbound.base import OutboundFailed
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
     from tidings.core.models import App
+
+log = logging.getLogger("tidings.desk")
 
 #: Seconds to wait for the auth service; app config ``desk_auth_timeout``.
 DEFAULT_TIMEOUT = 3.0
@@ -35,45 +37,11 @@ DEFAULT_CACHE_SECONDS = 60.0
 MAX_CACHED = 50_000
 
 
-class AuthUnavailable(DomainError):
-    """The authorization service did not answer in time or failed: try again later."""
+class AuthUnavailable(Unavailable):
+    """The authorization service did not answer in time, failed, or its URL was
+    refused by the SSRF guard: try again later (the operator must fix the URL)."""
 
-    status = 503
     code = "auth_unavailable"
-
-
-@dataclass(frozen=True, slots=True)
-class AuthAnswer:
-    status: int
-
-
-async def post_json(url: str, payload: dict[str, str], timeout: float) -> int:  # noqa: ASYNC109
-    """POST ``payload`` as JSON and return the HTTP status, within ``timeout`` seconds."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
-        f"User-Agent: tidings-desk-auth\r\n\r\n"
-    ).encode() + body
-    async with asyncio.timeout(timeout):
-        context = ssl.create_default_context() if parts.scheme == "https" else None
-        reader, writer = await asyncio.open_connection(parts.hostname, port, ssl=context)
-        try:
-            writer.write(request)
-            await writer.drain()
-            status_line = await reader.readline()
-        finally:
-            writer.close()
-    fields = status_line.decode("latin-1").split()
-    if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-        raise ValueError("not an HTTP response")
-    return int(fields[1])
 
 
 class DeskAuthService:
@@ -98,10 +66,18 @@ class DeskAuthService:
             return
         timeout = float(app.config.get("desk_auth_timeout", DEFAULT_TIMEOUT))
         payload = {"app_id": app.desk_app_id, "user_id": user_id, "security_key": security_key}
+        allow_private = self.core.settings.webhook_allow_private or bool(
+            app.config.get("allow_private_destinations")
+        )
         try:
-            status = await post_json(app.auth_url, payload, timeout)
-        except (TimeoutError, OSError, ValueError) as exc:
-            raise AuthUnavailable(f"the authorization service failed: {exc!r}") from exc
+            status = await self.core.outbound.post_json(
+                app.auth_url, payload, deadline=timeout, allow_private=allow_private
+            )
+        except OutboundFailed as exc:
+            if exc.reason == "refused":
+                # The operator's URL is wrong, not the user: say so in the log.
+                log.warning("app %s: auth URL refused: %s", app.id, exc.detail)
+            raise AuthUnavailable(f"the authorization service failed ({exc.reason})") from exc
         if status == 200:
             if len(self._granted) >= MAX_CACHED:
                 self._granted = {k: v for k, v in self._granted.items() if v > now}

@@ -13,7 +13,9 @@ own vocabulary (XMPP stanza errors, Pyrus results, Bayeux error strings).
      ├── Conflict            409  state does not allow it (duplicate id reused, ...)
      ├── TooLarge            413  a body, message or file over its limit
      ├── LimitReached        422  a per-user quota (contacts, admins) is full
-     └── RateLimited         429  slow down; ``retry_after`` seconds
+     ├── RateLimited         429  slow down; ``retry_after`` seconds
+     └── Unavailable         503  a service we depend on failed; retry after ``retry_after``
+          └── StoreUnavailable     the database connection was lost (the pool reconnects)
 """
 
 from __future__ import annotations
@@ -85,3 +87,23 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after: float, **details: Any) -> None:
         super().__init__(message, retry_after=round(retry_after, 1), **details)
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Nothing is wrong with the request: a service we depend on failed for now, and
+    the same request may succeed in ``retry_after`` seconds (HTTP 503 + Retry-After)."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, **details: Any) -> None:
+        super().__init__(message, retry_after=round(retry_after, 1), **details)
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(Unavailable):
+    """The database connection broke (server restarted, backend terminated, network).
+    Raised by the store in one place; nothing of the failed transaction was committed
+    unless the break came during COMMIT, which is why sends carry client ids."""
+
+    code = "store_unavailable"

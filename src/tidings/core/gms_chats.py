@@ -153,10 +153,14 @@ class GmsChatService:
         await self._append(service.id, "Notice.Joined", nickname, "CLIENT")
         return await self.transcript(app, service.id, 0)
 
-    async def transcript(self, app: App, service_id: str, after: int) -> tuple[Chat, list[Entry]]:
+    async def transcript(
+        self, app: App, service_id: str, after: int, owner: str | None = None
+    ) -> tuple[Chat, list[Entry]]:
+        """The chat of ``app`` and its entries after ``after``; with ``owner`` (the
+        caller's ``gms_user``) only if it is that phone's chat."""
         async with self.core.db.read() as conn:
             row = await store.get_chat(conn, service_id)
-            if row is None or row.app_id != app.id:
+            if row is None or row.app_id != app.id or (owner is not None and row.gms_user != owner):
                 raise NotFound(f"no chat {service_id}", code="unknown_service")
             entries = await store.list_entries(conn, service_id, max(0, after))
         return _chat(row), [_entry(e) for e in entries]
@@ -166,13 +170,17 @@ class GmsChatService:
             row = await store.get_chat_by_session(conn, chat_session_id)
         return _chat(row) if row is not None else None
 
-    async def find_by_secure_key(self, app: App, secure_key: str) -> Chat | None:
+    async def find_by_secure_key(
+        self, app: App, secure_key: str, owner: str | None = None
+    ) -> Chat | None:
         """Chat v2 over CometD resumes a chat on a new session by its ``secureKey`` (§9)."""
         if not secure_key:
             return None
         async with self.core.db.read() as conn:
             row = await store.get_chat_by_secure_key(conn, app.id, secure_key)
-        return _chat(row) if row is not None else None
+        if row is None or (owner is not None and row.gms_user != owner):
+            return None
+        return _chat(row)
 
     async def client_send(self, app: App, service_id: str, text: str) -> None:
         chat, _ = await self.transcript(app, service_id, 1 << 30)

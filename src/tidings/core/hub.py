@@ -16,6 +16,7 @@ from tidings.settings import Settings
 if TYPE_CHECKING:
     from tidings.bus.base import Bus
     from tidings.files.base import FileStorage
+    from tidings.outbound.base import Outbound
     from tidings.store.database import Database
 
 log = logging.getLogger("tidings.core")
@@ -29,6 +30,7 @@ class Core:
         bus: Bus,
         files: FileStorage,
         clock: Clock | None = None,
+        outbound: Outbound | None = None,
     ) -> None:
         from tidings.core.apps import AppService
         from tidings.core.auth import AuthService
@@ -49,6 +51,12 @@ class Core:
         self.bus = bus
         self.storage = files
         self.clock = clock or Clock()
+        if outbound is None:
+            from tidings.outbound.http import HttpxOutbound
+
+            outbound = HttpxOutbound()
+        #: Calls to services an app's operator names (the desk auth service).
+        self.outbound = outbound
         self.apps = AppService(self)
         self.users = UserService(self)
         self.auth = AuthService(self)

@@ -35,6 +35,7 @@ from tidings.core.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    Unavailable,
 )
 from tidings.core.ids import new_id
 from tidings.core.models import App, Message
@@ -158,6 +159,8 @@ class TicketService:
             )
         try:
             outcome: CommandOutcome = await action()
+        except Unavailable:
+            raise  # the whole request is retried (503), not reported as this command's fault
         except DomainError as exc:
             return CommandOutcome(error=(exc.code, exc.message))
         try:
@@ -613,10 +616,20 @@ class TicketService:
         return row, await self.core.storage.open(row.uid)
 
     async def open_avatar(self, file_id: int) -> tuple[Any, Any]:
-        """A public core file used as a support avatar (``agent_avatar_id``)."""
+        """The public file its app names as the agents' avatar (``agent_avatar_id``).
+
+        Avatars are fetched without credentials and by number, so serving any public
+        file here would let anyone walk every app's public files by counting.
+        """
         async with self.core.db.read() as conn:
             row = await store.get_file_by_id(conn, file_id)
-        if row is None or not row.public:
+            app = await users_store.get_app(conn, row.app_id) if row is not None else None
+        if (
+            row is None
+            or not row.public
+            or app is None
+            or DeskConfig.of(app).agent_avatar_id != file_id
+        ):
             raise NotFound(f"no avatar {file_id}", code="file_not_found")
         return row, await self.core.storage.open(row.uid)
 

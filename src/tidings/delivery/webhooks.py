@@ -16,7 +16,7 @@ import httpx
 from tidings.core.models import App
 from tidings.delivery.base import Delivery, Outcome, Provider, retry_after_ms
 from tidings.delivery.signing import sign, webhook_body
-from tidings.delivery.ssrf import DestinationRefused, check_destination
+from tidings.outbound.ssrf import DestinationRefused, check_destination
 from tidings.settings import Settings
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)

@@ -35,10 +35,14 @@ async def list_services(
     columns: dict[str, str] | None = None,
     any_of: bool = False,
     states: tuple[str, ...] | None = None,
+    gms_user: str | None = None,
     limit: int = 500,
 ) -> list[Any]:
-    """Filter on column values (``columns``), AND by default, OR when ``any_of``."""
+    """Filter on column values (``columns``), AND by default, OR when ``any_of``;
+    ``gms_user`` (one phone's services) always applies."""
     query = select(gms_services).where(gms_services.c.app_id == app_id, gms_services.c.kind == kind)
+    if gms_user is not None:
+        query = query.where(gms_services.c.gms_user == gms_user)
     if service_name:
         query = query.where(gms_services.c.service_name == service_name)
     if states:

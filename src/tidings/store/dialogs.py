@@ -448,3 +448,34 @@ async def broadcast_dialog_ids(conn: AsyncConnection, app_id: int) -> list[str]:
         dialogs.c.app_id == app_id, dialogs.c.type == "broadcast"
     )
     return [r[0] for r in await conn.execute(query)]
+
+
+async def list_behind(conn: AsyncConnection, app_id: int, user_id: int) -> list[Any]:
+    """The user's dialogs with messages after every one of the member's markers.
+
+    Rows of ``dialog_id``, ``type``, ``last_seq`` and ``floor``, the highest of the
+    delivered, read and cleared markers: what the user's clients have not been
+    handed starts after it. One pass over the user's memberships
+    (``ix_dialog_members_user``), each joined to its dialog by key.
+    """
+    dm = dialog_members
+    floor = case(
+        (
+            and_(dm.c.delivered_seq >= dm.c.read_seq, dm.c.delivered_seq >= dm.c.cleared_seq),
+            dm.c.delivered_seq,
+        ),
+        (dm.c.read_seq >= dm.c.cleared_seq, dm.c.read_seq),
+        else_=dm.c.cleared_seq,
+    )
+    query = (
+        select(dm.c.dialog_id, dialogs.c.type, dialogs.c.last_seq, floor.label("floor"))
+        .join(dialogs, dialogs.c.id == dm.c.dialog_id)
+        .where(
+            dm.c.user_id == user_id,
+            dm.c.app_id == app_id,
+            dialogs.c.last_seq > dm.c.delivered_seq,
+            dialogs.c.last_seq > dm.c.read_seq,
+            dialogs.c.last_seq > dm.c.cleared_seq,
+        )
+    )
+    return list(await conn.execute(query))

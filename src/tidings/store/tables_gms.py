@@ -33,6 +33,8 @@ gms_services = Table(
     Column("updated_ms", BigInteger, nullable=False),
     Index("ix_gms_services_due", "notify_at_ms"),
     Index("ix_gms_services_app_state", "app_id", "state"),
+    # A phone lists its own callbacks (GET /1/service/callback/{name} with gms_user).
+    Index("ix_gms_services_app_user", "app_id", "gms_user"),
 )
 
 gms_chats = Table(

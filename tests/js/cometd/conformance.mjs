@@ -1,10 +1,11 @@
 // bayeux-server §9 tests 1-3 with the real CometD JavaScript client in Node.
-// Usage: node conformance.mjs <url> <websocket|long-polling>; prints one JSON result line.
+// Usage: node conformance.mjs <url> <websocket|long-polling> <apikey>; prints one JSON result line.
+// The app's key travels in the handshake ext (the Node WebSocket upgrade carries no headers).
 import { adapt } from "cometd-nodejs-client";
 import { CometD } from "cometd";
 
 adapt();
-const [url, transport] = process.argv.slice(2);
+const [url, transport, apikey] = process.argv.slice(2);
 
 function client() {
   const c = new CometD();
@@ -15,7 +16,9 @@ function client() {
 
 function handshake(c) {
   return new Promise((resolve, reject) =>
-    c.handshake((reply) => (reply.successful ? resolve(reply) : reject(new Error(JSON.stringify(reply))))),
+    c.handshake({ ext: { apikey } }, (reply) =>
+      reply.successful ? resolve(reply) : reject(new Error(JSON.stringify(reply))),
+    ),
   );
 }
 

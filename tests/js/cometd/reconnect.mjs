@@ -1,12 +1,12 @@
 // The server loses the session (its process restarts): the CometD JS client must get 402,
 // re-handshake by itself and, with the documented handshake-listener pattern, resubscribe.
-// Usage: node reconnect.mjs <url> <websocket|long-polling>. Prints one JSON line per step:
+// Usage: node reconnect.mjs <url> <websocket|long-polling> <apikey>. Prints one JSON line per step:
 // {"step":"subscribed","clientId":…} (twice), then {"step":"received",…}.
 import { adapt } from "cometd-nodejs-client";
 import { CometD } from "cometd";
 
 adapt();
-const [url, transport] = process.argv.slice(2);
+const [url, transport, apikey] = process.argv.slice(2);
 const say = (line) => console.log(JSON.stringify(line));
 
 const timeout = setTimeout(() => {
@@ -42,4 +42,5 @@ cometd.addListener("/meta/handshake", (m) => {
     (ack) => say({ step: "subscribed", ok: ack.successful, clientId: cometd.getClientId(), reestablish: !!m.reestablish }),
   );
 });
-cometd.handshake();
+// The handshake props (the app's key) are kept for every re-handshake.
+cometd.handshake({ ext: { apikey } });

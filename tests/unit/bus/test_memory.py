@@ -196,3 +196,54 @@ def test_create_bus_picks_the_implementation_from_the_url() -> None:
         create_bus("kafka://broker")
     with pytest.raises(ValueError):
         create_bus("memory")
+
+
+async def test_resume_handlers_run_after_an_outage_only_and_can_be_removed(
+    bus: MemoryBus,
+) -> None:
+    """Nothing is lost in memory, so only a test's outage runs the resume handlers;
+    they run on the dispatcher, after what came before and before what comes after."""
+    seen: list[object] = []
+
+    async def collect(event: Event) -> None:
+        seen.append(event.user_id)  # type: ignore[attr-defined]
+
+    async def resumed(since_ms: int) -> None:
+        seen.append(("resume", since_ms > 0))
+
+    bus.subscribe(collect)
+    unregister = bus.on_resume(resumed)
+    await bus.publish(typing_event(1))
+    async with bus.outage():
+        await bus.publish(typing_event(2))
+    await bus.publish(typing_event(3))
+    await bus.drain()
+    assert seen == [1, ("resume", True), 3]
+
+    unregister()
+    unregister()
+    async with bus.outage():
+        pass
+    await bus.drain()
+    assert seen == [1, ("resume", True), 3]
+
+
+async def test_a_failing_resume_handler_is_logged_and_the_next_still_runs(
+    bus: MemoryBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[int] = []
+
+    async def explode(since_ms: int) -> None:
+        raise RuntimeError("boom")
+
+    async def record(since_ms: int) -> None:
+        ran.append(since_ms)
+
+    bus.on_resume(explode)
+    bus.on_resume(record)
+    with caplog.at_level(logging.ERROR, logger="tidings.bus"):
+        async with bus.outage():
+            pass
+        await bus.drain()
+    assert len(ran) == 1
+    assert any("resume handler" in r.getMessage() for r in caplog.records)

@@ -9,8 +9,8 @@ import pytest
 from tidings.core.push import apns_payload, fcm_message
 from tidings.delivery.base import retry_after_ms
 from tidings.delivery.signing import sign, verify, webhook_body
-from tidings.delivery.ssrf import DestinationRefused, check_destination, is_public_address
 from tidings.delivery.worker import backoff_ms
+from tidings.outbound.ssrf import DestinationRefused, check_destination, is_public_address
 
 
 def test_signature_binds_body_and_timestamp() -> None:

@@ -2,7 +2,11 @@
 
 Segments are ``A-Z a-z 0-9 - _ ! ~ ( ) $ @`` plus ``.``; a subscription may end
 in ``*`` (one segment) or ``**`` (one or more). ``/meta/**`` is the protocol's
-own; ``/service/**`` is request/response and never broadcast.
+own; ``/service/**`` is request/response and never broadcast; ``/_…`` channels
+(GMS ``/_genesys``) are the server's: it delivers there to the sessions it picks,
+clients may subscribe to one by name but never publish. Those three namespaces are
+*reserved*: no wildcard subscription may reach into them, so ``/**`` and ``/*``
+are refused rather than quietly matching a channel the caller may not read.
 """
 
 from __future__ import annotations
@@ -57,3 +61,21 @@ def is_meta(name: str) -> bool:
 
 def is_service(name: str) -> bool:
     return name == "/service" or name.startswith("/service/")
+
+
+def is_server_owned(name: str) -> bool:
+    """``/_…``: only the server delivers there (GMS ``/_genesys``)."""
+    return name.startswith("/_")
+
+
+def is_reserved(name: str) -> bool:
+    return is_meta(name) or is_service(name) or is_server_owned(name)
+
+
+def covers_reserved(pattern: str) -> bool:
+    """A wildcard that could match a reserved channel: ``/*``, ``/**``, ``/meta/**``,
+    ``/service/chatV2/*``, ``/_genesys/**``… (a valid pattern is assumed)."""
+    if not pattern.endswith("*"):
+        return False
+    first = pattern[1:].split("/", 1)
+    return len(first) == 1 or is_reserved("/" + first[0])

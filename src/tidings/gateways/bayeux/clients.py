@@ -1,7 +1,10 @@
 """One Bayeux session per ``clientId``: subscriptions, a bounded queue, deadlines (§4).
 
 Sessions are not bound to a connection or a transport: a client may continue
-the same ``clientId`` on a new socket or over long-polling (§2.4).
+the same ``clientId`` on a new socket or over long-polling (§2.4). They are bound
+to the identity their handshake presented (the app, GMS ``gms_user``): a later
+request may carry no credentials (WebSocket frames have no headers; the
+``clientId`` is the bearer), but credentials it does carry must be the same.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from tidings.gateways.bayeux.messages import Message
 from tidings.gateways.bayeux.state import ClientState, Trigger, next_state
 
 _ALPHABET = string.ascii_lowercase + string.digits
+#: The attribute naming a session's app: broadcasts reach only sessions of their app.
+TENANT = "app_id"
 
 
 def new_client_id() -> str:
@@ -40,11 +45,15 @@ class ClientSession:
     held: int | None = None
     #: When the session expires if no connect arrives (None while one is held).
     expires_at: int | None = None
-    publish_window: int = 0
-    publish_count: int = 0
+    #: The publish budget's GCRA state (:mod:`tidings.gcra`); None: untouched.
+    publish_tat: float | None = None
 
     def move(self, trigger: Trigger) -> None:
         self.state = next_state(self.state, trigger)
+
+    def answers_to(self, identity: dict[str, str]) -> bool:
+        """Whether a request presenting ``identity`` may act for this session."""
+        return all(self.attributes.get(k) == v for k, v in identity.items())
 
     def subscribed_to(self, channel: str) -> bool:
         return any(channels.matches(p, channel) for p in self.subscriptions)

@@ -5,6 +5,11 @@ queued, the expiry sweeper, the sockets currently attached to sessions, and the
 application hooks (service-channel handlers, subscribe/removal listeners) that
 other parts of the server register — the GMS gateway is handed this object by
 ``server.py`` rather than importing it.
+
+It also turns a request's credentials into the identity the pure server binds
+sessions to: the app whose ``auth_key`` the request's ``apikey`` / ``x-api-key``
+header (or, on a handshake, ``ext.apikey``) is, and the GMS ``gms_user``. A
+handshake that names no app is refused with ``401``: there is no default app.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from typing import Any
 from tidings.core.comet import CometPublished, CometSessionMoved, CometSessionWanted
 from tidings.core.events import Event
 from tidings.core.hub import Core
+from tidings.gateways.bayeux import meta
 from tidings.gateways.bayeux.advice import BayeuxConfig
+from tidings.gateways.bayeux.clients import TENANT
 from tidings.gateways.bayeux.messages import Message
 from tidings.gateways.bayeux.protocol import (
     AppEvent,
@@ -38,11 +45,14 @@ ServiceHandler = Callable[[str, str, Any, Any], Awaitable[None]]
 SubscribeListener = Callable[[str, tuple[str, ...]], Awaitable[None]]
 RemovedListener = Callable[[Removed], Awaitable[None]]
 
-#: Headers copied onto a session as attributes (GMS §7.2 binds sessions to ``gms_user``).
-#: ``apikey`` picks the GMS app that Chat v2 over CometD speaks for.
-IDENTITY_HEADERS = ("gms_user", "apikey")
+#: Credential headers: the app's key (both names GMS clients send) and the GMS user.
+KEY_HEADERS = ("apikey", "x-api-key")
+USER_HEADER = "gms_user"
 #: How long a node waits for the cluster to hand it a session it does not hold.
 FETCH_TIMEOUT = 3.0
+#: How long a resolved API key is remembered (connects come every ~30 s per client).
+KEY_CACHE_SECONDS = 60.0
+KEY_CACHE_SIZE = 4096
 
 
 class _Fetch:
@@ -85,6 +95,8 @@ class BayeuxGateway:
         #: With a shared bus, sessions move to whichever node the client talks to.
         self.clustered = not core.settings.bus_url.startswith("memory")
         self._fetches: dict[str, _Fetch] = {}
+        #: API key -> (app id, monotonic expiry); only keys that name an app.
+        self._keys: dict[str, tuple[int, float]] = {}
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -129,8 +141,9 @@ class BayeuxGateway:
         """The local session ``client_id`` (attributes may be updated), or None."""
         return self.server.sessions.get(client_id)
 
-    def publish_local(self, channel: str, data: Any) -> None:
-        woken, events = self.server.publish(channel, data)
+    def publish_local(self, channel: str, data: Any, app_id: int) -> None:
+        """A broadcast for this node's sessions of app ``app_id``."""
+        woken, events = self.server.publish(channel, data, str(app_id))
         self._wake(woken)
         self._spawn(events)
 
@@ -142,15 +155,53 @@ class BayeuxGateway:
     async def process(
         self, messages: list[Message], *, transport: str, attributes: dict[str, str]
     ) -> Outcome:
+        """``attributes``: the credentials the transport saw (:func:`identity_from`)."""
+        first = messages[0]
+        identity = await self._identify(first, attributes)
+        if first.get("channel") == "/meta/handshake" and not identity.get(TENANT):
+            why = "an unknown key" if TENANT in identity else "no key"
+            log.info("bayeux handshake with %s refused", why)
+            return Outcome(replies=[meta.unauthorized(first)])
         if self.clustered:
             await self._fetch_unknown(messages)
-        outcome = self.server.handle(
-            messages, self.now(), transport=transport, attributes=attributes
-        )
+        outcome = self.server.handle(messages, self.now(), transport=transport, attributes=identity)
         for client_id, token in outcome.released:
             self._release(client_id, token)
         await self._dispatch(outcome.events)
         return outcome
+
+    async def _identify(self, first: Message, credentials: dict[str, str]) -> dict[str, str]:
+        """The request's identity: ``app_id`` ("" for a key no app has) and ``gms_user``.
+
+        Headers first; a handshake may carry them in its ``ext`` instead (GMS §7.2,
+        and WebSocket clients that cannot set headers on the upgrade).
+        """
+        given = dict(credentials)
+        ext = first.get("ext")
+        if first.get("channel") == "/meta/handshake" and isinstance(ext, dict):
+            for name in ("apikey", USER_HEADER):
+                if isinstance(ext.get(name), str) and ext[name]:
+                    given.setdefault(name, ext[name])
+        identity: dict[str, str] = {}
+        if given.get("apikey"):
+            app_id = await self._app_of(given["apikey"])
+            identity[TENANT] = str(app_id) if app_id is not None else ""
+        if given.get(USER_HEADER):
+            identity[USER_HEADER] = given[USER_HEADER]
+        return identity
+
+    async def _app_of(self, key: str) -> int | None:
+        now = asyncio.get_running_loop().time()
+        cached = self._keys.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        app = await self.core.apps.find_by_auth_key(key)
+        if app is None:
+            return None
+        if len(self._keys) >= KEY_CACHE_SIZE:
+            self._keys.clear()
+        self._keys[key] = (app.id, now + KEY_CACHE_SECONDS)
+        return app.id
 
     def register_hold(self, client_id: str, token: int) -> asyncio.Event:
         event = asyncio.Event()
@@ -201,7 +252,9 @@ class BayeuxGateway:
         for event in events:
             try:
                 if isinstance(event, Published):
-                    await self.core.comet.publish(event.channel, event.data)
+                    if event.app_id:
+                        app_id = int(event.app_id)
+                        await self.core.comet.publish(event.channel, event.data, app_id=app_id)
                 elif isinstance(event, ServiceCalled):
                     await self._call_service(event)
                 elif isinstance(event, Subscribed):
@@ -226,7 +279,7 @@ class BayeuxGateway:
 
     async def _on_bus(self, event: Event) -> None:
         if isinstance(event, CometPublished):
-            self.publish_local(event.channel, event.data)
+            self.publish_local(event.channel, event.data, event.app_id)
             for fetch in self._fetches.values():
                 if fetch.listening:
                     fetch.missed.append(event)
@@ -281,8 +334,9 @@ class BayeuxGateway:
         if event.node != self.node or fetch is None or fetch.done.done():
             return
         session = self.server.adopt(event.session, self.now())
+        tenant = session.attributes.get(TENANT)
         for missed in fetch.missed:
-            if session.subscribed_to(missed.channel):
+            if tenant == str(missed.app_id) and session.subscribed_to(missed.channel):
                 self.server.deliver(session.id, missed.channel, missed.data)
         fetch.done.set_result(True)
 
@@ -295,9 +349,12 @@ class BayeuxGateway:
 
 
 def identity_from(headers: Any) -> dict[str, str]:
+    """The credentials among a request's (or a WebSocket upgrade's) headers."""
     out = {}
-    for name in IDENTITY_HEADERS:
-        value = headers.get(name)
-        if value:
-            out[name] = value
+    key = next((headers.get(name) for name in KEY_HEADERS if headers.get(name)), None)
+    if key:
+        out["apikey"] = key
+    user = headers.get(USER_HEADER)
+    if user:
+        out[USER_HEADER] = user
     return out

@@ -11,6 +11,8 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from tidings.jsonbody import JsonError, loads
+
 Message = dict[str, Any]
 
 #: Request bounds (spec §2.2, §8).
@@ -19,6 +21,7 @@ MAX_BODY = 1 << 20
 
 # Error strings (spec §3.6): ``NNN:args:text``; aiocometd parses the three digits.
 BAD_MESSAGE = "400::Bad message"
+UNAUTHORIZED = "401::Unauthorized"
 UNKNOWN_CLIENT = "402::Unknown client"
 HANDSHAKE_DENIED = "403::Handshake denied"
 UNSUPPORTED_TRANSPORT = "406::Unsupported connection type"
@@ -41,12 +44,10 @@ class BadRequest(ValueError):
 
 
 def parse_json(data: str | bytes) -> list[Message]:
-    if len(data) > MAX_BODY:
-        raise BadRequest("body too large")
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("not JSON") from exc
+        value = loads(data, max_bytes=MAX_BODY)
+    except JsonError as exc:
+        raise BadRequest(exc.message) from exc
     return validate(value)
 
 

@@ -14,6 +14,7 @@ from tidings.gateways.bayeux.advice import HANDSHAKE_AGAIN, STOP, BayeuxConfig
 from tidings.gateways.bayeux.clients import ClientSession, attributes_from, new_client_id
 from tidings.gateways.bayeux.messages import (
     BAD_MESSAGE,
+    UNAUTHORIZED,
     UNKNOWN_CLIENT,
     UNSUPPORTED_TRANSPORT,
     Message,
@@ -30,6 +31,12 @@ def unknown_client(message: Message, **extra: Any) -> Message:
     return reply_to(
         message, successful=False, error=UNKNOWN_CLIENT, advice=dict(HANDSHAKE_AGAIN), **extra
     )
+
+
+def unauthorized(message: Message) -> Message:
+    """``401`` with ``reconnect:"none"``: the handshake named no app, or an unknown one
+    (§3.6); retrying with the same credentials cannot succeed."""
+    return reply_to(message, successful=False, error=UNAUTHORIZED, advice=dict(STOP))
 
 
 def handshake(
@@ -114,7 +121,8 @@ def _subscriptions(message: Message) -> list[str] | None:
 
 
 def subscribe(session: ClientSession, message: Message) -> Message:
-    """All-or-nothing over an array; ``/meta/**`` is refused with 403 (§5.4)."""
+    """All-or-nothing over an array; ``/meta/**`` and wildcards reaching into a reserved
+    namespace (``/**``, ``/*``, ``/_genesys/**``…) are refused with 403 (§5.4)."""
     items = _subscriptions(message)
     if items is None:
         return reply_to(message, successful=False, error=BAD_MESSAGE)
@@ -126,6 +134,10 @@ def subscribe(session: ClientSession, message: Message) -> Message:
             )
         if not channels.is_valid_pattern(item):
             return reply_to(message, successful=False, subscription=echo, error=BAD_MESSAGE)
+        if channels.covers_reserved(item):
+            return reply_to(
+                message, successful=False, subscription=echo, error=subscription_denied(item)
+            )
     session.subscriptions.update(items)
     return reply_to(message, successful=True, subscription=echo)
 

@@ -8,8 +8,14 @@ into per-session queues; transports take them with :meth:`BayeuxServer.take`
 or when a held connect completes (:meth:`BayeuxServer.complete`).
 
 Client publishes are not fanned out here: the application routes them (through
-the core bus, so every node sees them) and calls :meth:`publish` on each node.
-The object never reads a clock or sleeps.
+the core bus, so every node sees them) and calls :meth:`publish` on each node,
+naming the publisher's app so only that app's sessions receive it.
+
+Each request comes with the identity its transport saw (``attributes``: the app,
+``gms_user``). A handshake binds the new session to it; any later message whose
+identity disagrees with its session's is answered as if the ``clientId`` were
+unknown (``402``), so one caller's ``clientId`` is useless with another's
+credentials. The object never reads a clock or sleeps.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 from tidings.gateways.bayeux import channels, meta
 from tidings.gateways.bayeux.advice import BayeuxConfig
-from tidings.gateways.bayeux.clients import ClientSession
+from tidings.gateways.bayeux.clients import TENANT, ClientSession
 from tidings.gateways.bayeux.messages import (
     BAD_MESSAGE,
     Message,
@@ -30,6 +36,7 @@ from tidings.gateways.bayeux.messages import (
     reply_to,
 )
 from tidings.gateways.bayeux.state import ClientState, Trigger
+from tidings.gcra import Rate, gcra
 
 log = logging.getLogger("tidings.bayeux")
 
@@ -40,6 +47,8 @@ class Published:
     channel: str
     data: Any
     ext: Any
+    #: The publisher's app (its session's ``app_id``): the broadcast stays in it.
+    app_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,9 @@ class Outcome:
     #: Held connects of the same clients that must complete now (§4.3 rule 1, §4.4).
     released: list[tuple[str, int]] = field(default_factory=list)
     events: list[AppEvent] = field(default_factory=list)
+    #: Sessions this request acted for (credentials agreed): only their queued
+    #: deliveries may ride on its response or its socket.
+    clients: set[str] = field(default_factory=set)
 
 
 class BayeuxServer:
@@ -127,17 +139,24 @@ class BayeuxServer:
             reply, session = meta.handshake(self.config, message, transport, attributes, now)
             if session is not None:
                 self.sessions[session.id] = session
+                out.clients.add(session.id)
                 log.debug("handshake %s over %s", session.id, transport)
             out.replies.append(reply)
             return
         client_id = message.get("clientId")
         session = self.sessions.get(client_id) if isinstance(client_id, str) else None
+        if session is not None and not session.answers_to(attributes):
+            log.info("bayeux session %s named with other credentials: refused", session.id)
+            if channel == "/meta/disconnect":
+                # Idempotent as for an unknown client (§4.4), but nothing ends or is told.
+                out.replies.append(reply_to(message, successful=True))
+                return
+            session = None
         if channel == "/meta/disconnect":
             out.replies.append(self._disconnect(session, message, out))
             return
         if session is not None:
-            if attributes:
-                session.attributes.update(attributes)
+            out.clients.add(session.id)
             if channel == "/meta/connect" and message.get("connectionType") is None:
                 message = {**message, "connectionType": transport}  # DDComet (§3.1)
             session.transport = transport
@@ -210,11 +229,13 @@ class BayeuxServer:
         if session is None:
             out.replies.append(meta.unknown_client(message))
             return
-        window = now // 1000
-        if session.publish_window != window:
-            session.publish_window, session.publish_count = window, 0
-        session.publish_count += 1
-        if session.publish_count > self.config.max_publish_rate:
+        if channels.is_server_owned(channel):
+            # Only the server speaks on /_… (a forged /_genesys transcript, say).
+            out.replies.append(reply_to(message, successful=False, error=publish_denied(channel)))
+            return
+        rate = Rate(self.config.max_publish_rate, 1.0)
+        verdict, session.publish_tat = gcra(session.publish_tat, now / 1000, rate, 1)
+        if not verdict.allowed:
             # A flooding client is refused; its peers' queues never see the flood.
             out.replies.append(reply_to(message, successful=False, error=publish_denied(channel)))
             return
@@ -222,7 +243,8 @@ class BayeuxServer:
         if channels.is_service(channel):
             out.events.append(ServiceCalled(session.id, channel, message["data"], ext))
         else:
-            out.events.append(Published(session.id, channel, message["data"], ext))
+            tenant = session.attributes.get(TENANT)
+            out.events.append(Published(session.id, channel, message["data"], ext, tenant))
         out.replies.append(reply_to(message, successful=True))  # no data: JS tells acks so
 
     # -- held connects ----------------------------------------------------------
@@ -260,12 +282,15 @@ class BayeuxServer:
 
     # -- application side -------------------------------------------------------
 
-    def publish(self, channel: str, data: Any) -> tuple[set[str], list[AppEvent]]:
-        """Queue a broadcast for every matching session: (woken ids, removals by overflow)."""
+    def publish(
+        self, channel: str, data: Any, app_id: str | None = None
+    ) -> tuple[set[str], list[AppEvent]]:
+        """Queue a broadcast for every matching session of app ``app_id`` (None: the
+        sessions bound to no app): (woken ids, removals by overflow)."""
         woken: set[str] = set()
         events: list[AppEvent] = []
         for session in list(self.sessions.values()):
-            if session.subscribed_to(channel):
+            if session.attributes.get(TENANT) == app_id and session.subscribed_to(channel):
                 if self._queue(session, delivery(channel, data), events):
                     woken.add(session.id)
         return woken, events

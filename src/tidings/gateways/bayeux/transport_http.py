@@ -65,10 +65,11 @@ async def long_polling(gateway: BayeuxGateway, request: Request) -> Response:
         finished = gateway.finish_hold(hold.client_id, hold.token)
         replies = replies[: hold.index] + finished + replies[hold.index :]
     else:
-        client_ids = {m.get("clientId") for m in messages if isinstance(m.get("clientId"), str)}
-        for client_id in client_ids:
-            # Piggyback queued deliveries (§4.5): DDComet makes many short requests.
-            if client_id in gateway.server.sessions and not gateway.server.sessions[client_id].held:
+        # Piggyback queued deliveries (§4.5): DDComet makes many short requests. Only
+        # for sessions this request may act for: naming a clientId is not enough.
+        for client_id in outcome.clients:
+            session = gateway.server.sessions.get(client_id)
+            if session is not None and not session.held:
                 replies.extend(gateway.server.take(client_id))
     return Response(encode(replies), media_type=JSON, headers=headers)
 

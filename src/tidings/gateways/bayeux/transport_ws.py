@@ -56,8 +56,8 @@ class _Socket:
     async def on_frame(self, text: str, attributes: dict[str, str]) -> None:
         try:
             messages = parse_json(text)
-        except BadRequest:
-            await self.websocket.close(code=1003)
+        except BadRequest as exc:
+            await self.websocket.close(code=1003, reason=str(exc)[:120])
             raise WebSocketDisconnect(1003) from None
         outcome = await self.gateway.process(messages, transport="websocket", attributes=attributes)
         replies = outcome.replies
@@ -72,13 +72,11 @@ class _Socket:
             await asyncio.sleep(0)
             await asyncio.sleep(0)
         await self.send(replies)
-        for message in messages:
-            client_id = message.get("clientId")
-            if isinstance(client_id, str) and client_id in self.gateway.server.sessions:
+        # The socket carries the deliveries of the sessions this frame acted for (a
+        # handshake's new session included), never of a clientId merely named.
+        for client_id in outcome.clients:
+            if client_id in self.gateway.server.sessions:
                 self.bind(client_id)
-        for reply in replies:
-            if reply.get("channel") == "/meta/handshake" and reply.get("successful"):
-                self.bind(reply["clientId"])
 
     def close(self) -> None:
         for client_id in self.clients:
@@ -93,6 +91,7 @@ async def handle_websocket(gateway: BayeuxGateway, websocket: WebSocket) -> None
     attributes = identity_from(websocket.headers)
     socket = _Socket(gateway, websocket)
     writer = asyncio.create_task(socket.writer())
+    watchdog = _handshake_watchdog(socket, gateway.core.settings.auth_timeout)
     try:
         while True:
             frame = await websocket.receive()
@@ -106,7 +105,26 @@ async def handle_websocket(gateway: BayeuxGateway, websocket: WebSocket) -> None
     except (WebSocketDisconnect, RuntimeError, json.JSONDecodeError):
         pass
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
         socket.close()
+
+
+def _handshake_watchdog(socket: _Socket, seconds: float) -> asyncio.TimerHandle | None:
+    """Close a socket that has not completed a handshake in ``seconds``
+    (TIDINGS_AUTH_TIMEOUT), as an unauthenticated XMPP stream is closed; once
+    handshaken, a session's own deadlines (maxInterval) apply."""
+    if seconds <= 0:
+        return None
+
+    def expire() -> None:
+        if not socket.clients:
+            reason = f"no handshake within {seconds:g} s"
+            task = asyncio.ensure_future(socket.websocket.close(code=1008, reason=reason))
+            socket.holds.add(task)  # kept referenced until done; cancelled with the holds
+            task.add_done_callback(socket.holds.discard)
+
+    return asyncio.get_running_loop().call_later(seconds, expire)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
-from tidings.core.errors import DomainError, RateLimited
+from tidings.core.errors import DomainError, RateLimited, Unavailable
 from tidings.core.hub import Core
 from tidings.gateways.connectycube import (
     routes_blobs,
@@ -52,7 +52,7 @@ def build_connectycube_app(core_getter: Callable[[], Core]) -> FastAPI:
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         status, body = error_body(exc)
         response = JSONResponse(body, status_code=status)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | Unavailable):
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 
+from tidings import jsonbody
 from tidings.core.app_sessions import AppSession, AppSessionService
 from tidings.core.blobs import BlobService
-from tidings.core.errors import Forbidden, InvalidInput
+from tidings.core.errors import Forbidden, InvalidInput, TooLarge
 from tidings.core.hub import Core
 from tidings.core.message_lookup import MessageLookup
 from tidings.core.models import Actor
@@ -78,7 +78,7 @@ async def params(request: Request) -> dict[str, Any]:
             kind = request.headers.get("content-type", "")
             text = body.decode("utf-8", "replace").lstrip()
             if "json" in kind or text.startswith(("{", "[")):
-                data = json.loads(text)
+                data = jsonbody.loads(text, max_bytes=None)  # the server caps bodies
                 if not isinstance(data, dict):
                     raise InvalidInput("the request body must be a JSON object")
                 merged.update(data)
@@ -86,8 +86,10 @@ async def params(request: Request) -> dict[str, Any]:
                 merged.update(parse_params(body))
     except (ParamsError, UnicodeError) as exc:
         raise InvalidInput(str(exc)) from None
-    except json.JSONDecodeError:
-        raise InvalidInput("the request body is not valid JSON") from None
+    except jsonbody.TooLarge as exc:
+        raise TooLarge(exc.message) from None
+    except jsonbody.JsonError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from None
     return merged
 
 

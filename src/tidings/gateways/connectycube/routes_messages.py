@@ -165,7 +165,9 @@ async def list_messages(request: Request) -> JSONResponse:
 @router.post("/chat/Message.json")
 async def create_message(request: Request) -> JSONResponse:
     """Store a message (and deliver it: tidings always delivers what it stores). Without
-    ``chat_dialog_id``, ``recipient_id`` names the other user of a private dialog."""
+    ``chat_dialog_id``, ``recipient_id`` names the other user of a private dialog. An
+    ``_id`` chosen by the client (24 hex, as over XMPP, §11) makes a retry safe: the
+    same id stores one message."""
     actor = await user_actor(request)
     data = await params(request)
     core = services(request).core
@@ -177,10 +179,12 @@ async def create_message(request: Request) -> JSONResponse:
             raise InvalidInput("chat_dialog_id or recipient_id is required", field="chat_dialog_id")
         dialog = await core.dialogs.create_dialog(actor, "private", occupant_ids=[recipient])
     body = data.get("message")
+    client_id = data.get("_id")
     message = await core.messages.send_message(
         actor,
         dialog.id,
         "" if body is None else str(body),
+        message_id=str(client_id) if client_id is not None else None,
         attachments=attachments_from_wire(data.get("attachments")),
         params=custom_fields(data),
     )

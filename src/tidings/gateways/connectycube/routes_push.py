@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from tidings import jsonbody
 from tidings.core.devices import Device
 from tidings.core.errors import InvalidInput, NotFound
 from tidings.gateways.connectycube.deps import params, services, user_actor
@@ -93,7 +93,9 @@ def _payload(message: Any) -> dict[str, Any]:
     if not isinstance(message, str) or not message:
         raise InvalidInput("event message is required", field="message")
     try:
-        decoded = json.loads(base64.b64decode(message, validate=True).decode("utf-8"))
+        decoded = jsonbody.loads(base64.b64decode(message, validate=True).decode("utf-8"))
+    except jsonbody.TooDeep as exc:
+        raise InvalidInput(exc.message, field="message") from None
     except (binascii.Error, UnicodeError, ValueError):
         return {"message": message}
     return decoded if isinstance(decoded, dict) else {"message": str(decoded)}

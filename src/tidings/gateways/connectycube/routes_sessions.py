@@ -21,12 +21,13 @@ async def _credentials_user(request: Request, app_id: int, creds: Any) -> User:
     if creds.get("guest") is not None:
         raise InvalidInput("guest users are not supported", field="user")
     password = creds.get("password")
+    address = request.client.host if request.client else ""
     if "email" in creds and "login" not in creds:
         return await services(request).sessions.verify(
-            app_id, email=creds["email"], password=password
+            app_id, email=creds["email"], password=password, client_address=address
         )
     return await services(request).sessions.verify(
-        app_id, login=creds.get("login"), password=password
+        app_id, login=creds.get("login"), password=password, client_address=address
     )
 
 

@@ -4,6 +4,11 @@ The phone publishes ``{"operation": …}`` on the service channel; the Bayeux
 gateway acks it and hands it here. Answers and later chat events are delivered
 on the same channel as §8.2 response objects (the REST v2 shape).
 
+The app is the one the session handshook with (its ``app_id`` attribute), the
+phone its ``gms_user`` (none: each ``requestChat`` gets an anonymous identity of
+its own); a chat named by ``chatId`` or ``secureKey`` must be that app's, that
+phone's when it has a ``gms_user``, and the ``secureKey`` must match.
+
 Which chats a session follows is kept in the session's own attributes
 (``chatV2:<chatId>`` → ``"<last position delivered> <service name>"``): they
 travel with the session when it moves to another node, and the position lets
@@ -15,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from tidings.core.errors import DomainError, NotFound
+from tidings.core.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from tidings.core.gms_chats import Chat, Entry
 from tidings.core.hub import Core
 from tidings.gateways.gms.mapping import v2_error, v2_response
@@ -25,6 +30,8 @@ log = logging.getLogger("tidings.gms")
 
 PREFIX = "/service/chatV2"
 KEY = "chatV2:"
+APP = "app_id"
+USER = "gms_user"
 
 
 class Sessions(Protocol):
@@ -59,35 +66,32 @@ class ChatV2Comet:
             self.sessions.deliver(client_id, channel, v2_error(400, "bad request"))
             return
         try:
-            answer = await self._operation(client_id, svc, data, ext)
+            answer = await self._operation(client_id, svc, data)
         except NotFound as exc:
             answer = v2_error(404, exc.message, str(data.get("chatId", "")))
+        except (Unauthenticated, Forbidden) as exc:
+            answer = v2_error(exc.status, exc.message, str(data.get("chatId", "")))
         except DomainError as exc:
             answer = {**v2_error(400, exc.message, str(data.get("chatId", ""))), "statusCode": 1}
         self.sessions.deliver(client_id, channel, answer)
 
-    async def _operation(
-        self, client_id: str, svc: str, data: dict[str, Any], ext: Any
-    ) -> dict[str, Any]:
+    async def _operation(self, client_id: str, svc: str, data: dict[str, Any]) -> dict[str, Any]:
         params = _params(data)
         session = self.sessions.session_of(client_id)
         if session is None:
             return v2_error(404, "unknown session")
-        api_key = (
-            session.attributes.get("apikey")
-            or params.get("apikey")
-            or (ext.get("apikey") if isinstance(ext, dict) else None)
-        )
-        app = await self.core.callbacks.gms_app(api_key)
+        if not session.attributes.get(APP):
+            raise Unauthenticated("the Comet session names no app")
+        app = await self.core.callbacks.gms_app_of(int(session.attributes[APP]))
+        owner = session.attributes.get(USER) or None
         operation = params.get("operation", "")
         if operation == "requestChat":
-            gms_user = session.attributes.get("gms_user") or f"v2:{svc}"
-            service = await self.core.callbacks.start(app, svc, params, gms_user, kind="chat")
-            await self.core.gms_chats.create(app, service, gms_user, profile_of(params))
+            service = await self.core.callbacks.start(app, svc, params, owner, kind="chat")
+            await self.core.gms_chats.create(app, service, service.gms_user, profile_of(params))
             if params.get("text"):
                 await self.core.gms_chats.client_send(app, service.id, params["text"])
             return await self._answer(session, app, svc, service.id, 0, replay=True)
-        chat = await self._chat(app, params)
+        chat = await self._chat(app, params, owner)
         if chat is None:
             return v2_error(404, "unknown chat", params.get("chatId", ""))
         if params.get("secureKey") != chat.secure_key:
@@ -109,14 +113,16 @@ class ChatV2Comet:
         # itself says where the transcript stands.
         return await self._answer(session, app, svc, chat.service_id, 0, replay=False)
 
-    async def _chat(self, app: Any, params: dict[str, str]) -> Chat | None:
+    async def _chat(self, app: Any, params: dict[str, str], owner: str | None) -> Chat | None:
         if params.get("chatId"):
             try:
-                chat, _ = await self.core.gms_chats.transcript(app, params["chatId"], 1 << 30)
+                chat, _ = await self.core.gms_chats.transcript(
+                    app, params["chatId"], 1 << 30, owner
+                )
             except NotFound:
                 return None
             return chat
-        return await self.core.gms_chats.find_by_secure_key(app, params.get("secureKey", ""))
+        return await self.core.gms_chats.find_by_secure_key(app, params.get("secureKey", ""), owner)
 
     async def _answer(
         self, session: Any, app: Any, svc: str, chat_id: str, after: int, *, replay: bool
@@ -142,7 +148,7 @@ class ChatV2Comet:
 
     def chat_changed(self, chat: Chat, entries: list[Entry]) -> None:
         """A transcript change (any node): deliver new entries to following sessions here."""
-        for session in self.sessions.sessions_where():
+        for session in self.sessions.sessions_where(**{APP: str(chat.app_id)}):
             followed = self._followed(session).get(chat.service_id)
             if followed is None:
                 continue

@@ -17,7 +17,13 @@ SERVICE_AVAILABLE = "Chat service is available"
 
 
 def error_body(code: int, message: str, exception: str = "CallbackException") -> dict[str, Any]:
-    phrases = {400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}
+    phrases = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        503: "Service Unavailable",
+    }
     return {
         "code": code,
         "phrase": phrases.get(code, "Error"),

@@ -12,6 +12,8 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tidings import jsonbody
+
 ALIASES = {
     "firstname": "first_name",
     "first_name": "first_name",
@@ -41,7 +43,9 @@ def parse_params(query: str, body: bytes, content_type: str) -> dict[str, str]:
         return params
     if "json" in content_type or text.startswith("{"):
         try:
-            value = json.loads(text)
+            value = jsonbody.loads(text, max_bytes=None)  # the server caps bodies
+        except jsonbody.TooDeep:
+            raise  # hostile, not form data: the route answers 400
         except ValueError:
             value = None
         if isinstance(value, dict):

@@ -3,6 +3,13 @@
 One dispatcher over path segments, so trailing slashes are accepted on every
 route (§1.1) and ``/genesys/cometd`` (the Bayeux gateway) is matched first.
 Errors use the shapes of §1.5 for each API family.
+
+Who is asking: every request names its app by its ``apikey`` / ``x-api-key``
+header (401 without one, or with a key no app has); the phone is its ``gms_user``
+header. A phone sees only its own services and chats: with a ``gms_user`` a
+service or chat of another user is "not found"; without one (an anonymous phone,
+whose identity the server made up per service) the unguessable service id,
+chat id or ``secureKey`` it was given is what it holds, and it lists nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tidings import jsonbody
 from tidings.core.callbacks import Callback
 from tidings.core.errors import DomainError, NotFound
 from tidings.core.hub import Core
@@ -27,34 +35,52 @@ def _ext(request: Request) -> str:
     return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}/genesys"
 
 
-def _gms_user(request: Request, fallback: str) -> str:
-    return request.headers.get("gms_user") or fallback
+def _caller(request: Request) -> str | None:
+    """The phone's ``gms_user`` header (§1.3), or None for an anonymous phone."""
+    return request.headers.get("gms_user") or None
+
+
+def _api_key(request: Request) -> str | None:
+    """GMSLibrary sends both header names; other clients one of them (§1.3)."""
+    return request.headers.get("apikey") or request.headers.get("x-api-key") or None
 
 
 def _err(code: int, message: str, exception: str = "CallbackException") -> JSONResponse:
     return JSONResponse(error_body(code, message, exception), code)
 
 
+def _refused(parts: list[str], exc: DomainError) -> JSONResponse:
+    """No app for this request (no key, an unknown key, GMS off): the §1.5 error body,
+    merged with the Chat v2 fields on ``/2/chat`` so v2 decoders can read it too."""
+    body = error_body(exc.status, exc.message)
+    if parts[:2] == ["2", "chat"]:
+        body = {**v2_error(exc.status, exc.message), **body}
+    return JSONResponse(body, exc.status)
+
+
 async def dispatch(core: Core, request: Request) -> Response:
     parts = [p for p in request.url.path.split("/") if p][1:]  # drop "genesys"
     body = await request.body()
-    params = parse_params(request.url.query, body, request.headers.get("content-type", ""))
+    try:
+        params = parse_params(request.url.query, body, request.headers.get("content-type", ""))
+    except jsonbody.JsonError as exc:
+        return _err(exc.status, exc.message)
     method = request.method
     try:
-        app = await core.callbacks.gms_app(
-            request.headers.get("apikey") or request.headers.get("x-api-key")
-        )
+        app = await core.callbacks.gms_app(_api_key(request))
+    except DomainError as exc:
+        return _refused(parts, exc)
+    caller = _caller(request)
+    try:
         if parts[:2] == ["2", "chat"] and len(parts) >= 3:
-            return await _chat_v2(core, app, request, parts[2:], params)
+            return await _chat_v2(core, app, caller, parts[2:], params)
         if parts[:2] != ["1", "service"] or len(parts) < 3:
             return _err(404, "unknown resource")
         rest = parts[2:]
         if rest[0] == "callback":
-            return await _callback(core, app, request, method, rest[1:], params)
+            return await _callback(core, app, caller, request, method, rest[1:], params)
         if rest == ["request-chat"] and method == "POST":
-            service = await core.callbacks.start(
-                app, "request-chat", params, _gms_user(request, "anon:request-chat"), kind="chat"
-            )
+            service = await core.callbacks.start(app, "request-chat", params, caller, kind="chat")
             return JSONResponse(
                 {
                     "_chatIxnAPI-CREATE-URL": f"/genesys/1/service/{service.id}/ixn/chat",
@@ -62,8 +88,8 @@ async def dispatch(core: Core, request: Request) -> Response:
                 }
             )
         if len(rest) == 1 and method == "POST" and rest[0] in core.callbacks.services_of(app):
-            return await _start(core, app, request, rest[0], params)
-        service = await core.callbacks.get(app, rest[0])
+            return await _start(core, app, caller, request, rest[0], params)
+        service = await core.callbacks.get(app, rest[0], caller)
         if len(rest) == 1:
             if method == "DELETE":
                 await core.callbacks.cancel(app, service.id)
@@ -81,11 +107,9 @@ async def dispatch(core: Core, request: Request) -> Response:
 
 
 async def _start(
-    core: Core, app: Any, request: Request, name: str, params: dict[str, str]
+    core: Core, app: Any, caller: str | None, request: Request, name: str, params: dict[str, str]
 ) -> Response:
-    callback = await core.callbacks.start(
-        app, name, params, _gms_user(request, f"anon:{name}"), kind="callback"
-    )
+    callback = await core.callbacks.start(app, name, params, caller, kind="callback")
     out: dict[str, Any] = record(callback, _ext(request))
     out.update(_first_dialog(request, callback))
     return JSONResponse(out)
@@ -177,25 +201,36 @@ async def _action(core: Core, app: Any, request: Request, cb: Callback, action: 
 
 
 async def _callback(
-    core: Core, app: Any, request: Request, method: str, rest: list[str], params: dict[str, str]
+    core: Core,
+    app: Any,
+    caller: str | None,
+    request: Request,
+    method: str,
+    rest: list[str],
+    params: dict[str, str],
 ) -> Response:
     ext = _ext(request)
     if not rest:
         if "_id" in params:
-            return JSONResponse(record(await core.callbacks.get(app, params["_id"]), ext))
+            return JSONResponse(record(await core.callbacks.get(app, params["_id"], caller), ext))
         return _err(404, "name the callback service", "CallbackExceptionResource")
     name = rest[0]
     if name not in core.callbacks.services_of(app):
         return _err(404, f"no callback service {name}", "CallbackExceptionResource")
     if len(rest) == 1:
         if method == "POST":
-            return await _start(core, app, request, name, params)
+            return await _start(core, app, caller, request, name, params)
+        if caller is None:
+            # An anonymous phone has an identity per callback, none to list by.
+            return JSONResponse([])
         any_of = params.pop("operand", "AND").upper() == "OR"
-        found = await core.callbacks.query(app, name, params, any_of=any_of)
+        found = await core.callbacks.query(app, name, params, owner=caller, any_of=any_of)
         return JSONResponse([record(c, ext) for c in found])
     if rest[1] == "availability":
         return JSONResponse(_availability(core))
-    cb = await core.callbacks.get(app, rest[1])
+    cb = await core.callbacks.get(app, rest[1], caller)
+    if cb.service_name != name:
+        raise NotFound(f"no callback {rest[1]} in {name}", code="unknown_service")
     if method == "DELETE":
         await core.callbacks.cancel(app, cb.id)
         return JSONResponse({})
@@ -216,10 +251,11 @@ async def _chat_v1(
     core: Core, app: Any, request: Request, service: Callback, op: list[str], params: dict[str, str]
 ) -> Response:
     verbose = params.get("_verbose", "false").lower() == "true"
-    gms_user = _gms_user(request, service.gms_user)
     try:
         if not op:
-            chat, entries = await core.gms_chats.create(app, service, gms_user, profile_of(params))
+            chat, entries = await core.gms_chats.create(
+                app, service, service.gms_user, profile_of(params)
+            )
             return JSONResponse(interaction(chat, entries, verbose=verbose))
         if len(op) != 1 or op[0] not in CHAT_OPS:
             return JSONResponse({"message": "unknown operation", "exception": "NotFound"}, 404)
@@ -245,21 +281,20 @@ async def _chat_v1(
 
 
 async def _chat_v2(
-    core: Core, app: Any, request: Request, rest: list[str], params: dict[str, str]
+    core: Core, app: Any, caller: str | None, rest: list[str], params: dict[str, str]
 ) -> Response:
     """Chat v2 REST (§8): errors are 200 with ``statusCode`` 2."""
     svc = rest[0]
     if len(rest) == 1:
-        gms_user = _gms_user(request, f"v2:{svc}")
-        service = await core.callbacks.start(app, svc, params, gms_user, kind="chat")
-        await core.gms_chats.create(app, service, gms_user, profile_of(params))
+        service = await core.callbacks.start(app, svc, params, caller, kind="chat")
+        await core.gms_chats.create(app, service, service.gms_user, profile_of(params))
         if params.get("text"):
             await core.gms_chats.client_send(app, service.id, params["text"])
         chat, entries = await core.gms_chats.transcript(app, service.id, 0)
         return JSONResponse(v2_response(chat, entries))
     chat_id, op = rest[1], (rest[2] if len(rest) > 2 else "refresh")
     try:
-        chat, _ = await core.gms_chats.transcript(app, chat_id, 1 << 30)
+        chat, _ = await core.gms_chats.transcript(app, chat_id, 1 << 30, caller)
     except NotFound:
         return JSONResponse(v2_error(404, "unknown chat", chat_id))
     if params.get("secureKey") != chat.secure_key:

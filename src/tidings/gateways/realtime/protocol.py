@@ -28,6 +28,7 @@ Server → client::
     {"type": "ack", "ref": "r3"}                            delete, typing
     {"type": "error", "ref": "r1", "error": {"code": "...", "message": "..."}}
     {"type": "event", "event": "message.created", "data": {...}}
+    {"type": "event", "event": "resync.required", "data": {"app_id": 1, "reason": "bus_gap"}}
     {"type": "resync", "ref": "r6", "dialogs": {"<dialog_id>": {
         "messages": [...], "last_seq": 57, "missed": true, "complete": true}}}
     {"type": "pong", "ref": "r7"}
@@ -45,6 +46,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tidings.jsonbody import JsonError, TooDeep, TooLarge, loads
 from tidings.text import has_unstorable_text
 
 #: Largest client frame, in UTF-8 bytes; bigger ones are answered with an error.
@@ -161,14 +163,14 @@ Command = (
 
 def parse_command(frame: str | bytes) -> Command:
     """One client frame as a command; :class:`ProtocolError` says what is wrong."""
-    # A str has at least as many UTF-8 bytes as characters: skip encoding huge frames.
-    if len(frame) > MAX_FRAME_BYTES or (
-        isinstance(frame, str) and len(frame.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
-    ):
-        raise ProtocolError("frame_too_large", f"a frame is at most {MAX_FRAME_BYTES} bytes")
     try:
-        data = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
+        data = loads(frame, max_bytes=MAX_FRAME_BYTES)
+    except TooLarge:
+        too_large = f"a frame is at most {MAX_FRAME_BYTES} bytes"
+        raise ProtocolError("frame_too_large", too_large) from None
+    except TooDeep as exc:
+        raise ProtocolError("too_deep", exc.message) from None
+    except JsonError:
         raise ProtocolError("bad_json", "a frame is one JSON object") from None
     if not isinstance(data, dict):
         raise ProtocolError("bad_frame", "a frame is one JSON object")
@@ -357,6 +359,12 @@ def encode_event(name: str, data: dict[str, Any]) -> str:
     """An event frame from ``Event.to_dict()``, minus who it was routed to."""
     public = {k: v for k, v in data.items() if k not in ROUTING_FIELDS}
     return _dump({"type": "event", "event": name, "data": public})
+
+
+def encode_resync_required(app_id: int, reason: str) -> str:
+    """Tell a client it may have missed events it cannot be sent: resync every dialog."""
+    data = {"app_id": app_id, "reason": reason}
+    return _dump({"type": "event", "event": "resync.required", "data": data})
 
 
 def encode_pong(ref: str | None) -> str:

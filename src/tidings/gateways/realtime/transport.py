@@ -20,12 +20,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket
 
+from tidings.core.catch_up import MARGIN_MS, missed_messages
 from tidings.core.errors import DomainError, Unauthenticated
 from tidings.core.models import Actor
+from tidings.fanout import SentSeqs
 from tidings.gateways.realtime.protocol import (
     Command,
     DeleteMessage,
@@ -46,6 +49,7 @@ from tidings.gateways.realtime.protocol import (
     resync_dialog,
 )
 from tidings.gateways.realtime.registry import ConnectionRegistry
+from tidings.gcra import LocalLimiter, Rate, Verdict
 from tidings.observability import WS_CONNECTIONS
 
 if TYPE_CHECKING:
@@ -70,7 +74,7 @@ class RealtimeGateway:
         self, core: Core, *, frame_rate: float = FRAME_RATE, frame_burst: int = FRAME_BURST
     ) -> None:
         self.core = core
-        self.registry = ConnectionRegistry()
+        self.registry = ConnectionRegistry(self._missed, margin_ms=MARGIN_MS)
         self.frame_rate = frame_rate
         self.frame_burst = frame_burst
         self._heartbeat: asyncio.Task[None] | None = None
@@ -80,6 +84,11 @@ class RealtimeGateway:
         self.registry.attach(self.core.bus)
         if self._heartbeat is None:
             self._heartbeat = asyncio.create_task(self._beat(), name="tidings-realtime-heartbeat")
+
+    async def _missed(self, users: Iterable[tuple[int, int]], since_ms: int) -> Any:
+        """What ``users`` missed during a bus gap, for the registry's catch-up."""
+        limit = self.core.settings.catch_up_limit
+        return await missed_messages(self.core, users, since_ms, limit=limit)
 
     async def stop(self) -> None:
         """Stop following the bus and ask every open connection to close (1001)."""
@@ -114,7 +123,9 @@ class RealtimeGateway:
             return
         await websocket.accept()
         connection_id = await self.core.presence.connect(actor)
-        client = _Client(actor, connection_id, max(1, self.core.settings.ws_send_queue))
+        client = _Client(
+            actor, connection_id, max(1, self.core.settings.ws_send_queue), self.core.now_ms()
+        )
         # Queued before registering, so hello is the first frame whatever the bus does.
         client.push(
             encode_hello(user_id=actor.user_id, app_id=actor.app_id, connection_id=connection_id)
@@ -159,7 +170,9 @@ class RealtimeGateway:
                 return
 
     async def _read(self, websocket: WebSocket, client: _Client) -> None:
-        bucket = _TokenBucket(self.frame_rate, self.frame_burst)
+        # The frame budget is this socket's alone, so it stays in this process: a
+        # shared (Redis) count would add a round trip per frame and buy nothing.
+        bucket = _FrameBudget(Rate(self.frame_rate, 1.0, burst=self.frame_burst))
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -174,17 +187,19 @@ class RealtimeGateway:
                 # A full outbox gets the client dropped; the writer then closes.
                 self.registry.push(client, reply)
 
-    async def _answer(self, actor: Actor, frame: str | bytes, bucket: _TokenBucket) -> str | None:
+    async def _answer(self, actor: Actor, frame: str | bytes, bucket: _FrameBudget) -> str | None:
         """The reply frame to one client frame (None: nothing to say)."""
         try:
             command = parse_command(frame)
         except ProtocolError as exc:
-            if not bucket.take(time.monotonic()):
-                return _rate_limited(exc.ref, bucket)
+            verdict = bucket.take(time.monotonic())
+            if not verdict.allowed:
+                return _rate_limited(exc.ref, verdict)
             return encode_error(exc.ref, exc.to_dict())
         # Parsed first so that a refusal still carries the ref the client waits on.
-        if not bucket.take(time.monotonic()):
-            return _rate_limited(command.ref, bucket)
+        verdict = bucket.take(time.monotonic())
+        if not verdict.allowed:
+            return _rate_limited(command.ref, verdict)
         try:
             return await self._execute(actor, command)
         except DomainError as exc:
@@ -261,11 +276,13 @@ class _Client:
     ``None`` in the outbox tells the writer to close with ``closing``.
     """
 
-    def __init__(self, actor: Actor, connection_id: str, queue_size: int) -> None:
+    def __init__(self, actor: Actor, connection_id: str, queue_size: int, opened_ms: int) -> None:
         self.actor = actor
         self.app_id = actor.app_id
         self.user_id = actor.user_id
         self.connection_id = connection_id
+        self.opened_ms = opened_ms
+        self.sent = SentSeqs()
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue(queue_size)
         self.closing: tuple[int, str] | None = None
 
@@ -288,35 +305,26 @@ class _Client:
         self.outbox.put_nowait(None)
 
 
-class _TokenBucket:
-    """``rate`` tokens a second up to ``burst``; the caller passes the time in."""
+class _FrameBudget:
+    """One socket's inbound frame budget: the shared GCRA limiter with one key."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    __slots__ = ("limiter", "rate")
+
+    def __init__(self, rate: Rate) -> None:
         self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp: float | None = None
+        self.limiter = LocalLimiter(max_keys=1)
 
-    def take(self, now: float) -> bool:
-        if self.stamp is not None:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def retry_after(self) -> float:
-        return max(0.0, (1 - self.tokens) / self.rate)
+    def take(self, now: float) -> Verdict:
+        return self.limiter.hit("frames", self.rate, now)
 
 
-def _rate_limited(ref: str | None, bucket: _TokenBucket) -> str:
+def _rate_limited(ref: str | None, verdict: Verdict) -> str:
     return encode_error(
         ref,
         {
             "code": "rate_limited",
             "message": "too many frames; this one was dropped",
-            "details": {"retry_after": round(bucket.retry_after(), 3)},
+            "details": {"retry_after": round(verdict.retry_after, 3)},
         },
     )
 

@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from tidings.core.errors import DomainError, RateLimited
+from tidings import jsonbody
+from tidings.core.errors import DomainError, RateLimited, Unavailable
 from tidings.gateways.rest import devices, dialogs, files, messages, sessions, social, users
 from tidings.gateways.rest.schemas import ErrorOut
 from tidings.http_middleware import BodyTooLarge
@@ -45,7 +46,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         response = JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | Unavailable):
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response
 
@@ -65,6 +66,8 @@ def install_error_handlers(app: FastAPI) -> None:
             # FastAPI turns any error raised while reading a body into a 400; hand the
             # body limit's signal back to BodyLimitMiddleware, which answers 413.
             raise exc.__cause__
+        if isinstance(exc.__cause__, jsonbody.JsonError):  # too deep (JsonBodyRoute)
+            return error_response(exc.status_code, exc.__cause__.code, exc.__cause__.message)
         codes = {404: "route_not_found", 405: "method_not_allowed", 413: "too_large"}
         code = codes.get(exc.status_code, "http_error")
         response = error_response(exc.status_code, code, str(exc.detail))

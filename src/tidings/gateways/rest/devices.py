@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field
 
 from tidings.gateways.rest.deps import ActorDep, CoreDep
 from tidings.gateways.rest.schemas import Body, UserId
+from tidings.http_middleware import JsonBodyRoute
 
-router = APIRouter(tags=["push"])
+router = APIRouter(tags=["push"], route_class=JsonBodyRoute)
 
 
 class DeviceIn(Body):

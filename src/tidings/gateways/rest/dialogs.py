@@ -18,8 +18,9 @@ from tidings.gateways.rest.schemas import (
     UserList,
 )
 from tidings.gateways.rest.validation import parse_id_list, parse_words
+from tidings.http_middleware import JsonBodyRoute
 
-router = APIRouter(tags=["dialogs"])
+router = APIRouter(tags=["dialogs"], route_class=JsonBodyRoute)
 DialogPath = Annotated[str, "24-hex dialog id"]
 
 

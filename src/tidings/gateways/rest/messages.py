@@ -18,8 +18,9 @@ from tidings.gateways.rest.schemas import (
     TypingIn,
 )
 from tidings.gateways.rest.validation import parse_id_list
+from tidings.http_middleware import JsonBodyRoute
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=JsonBodyRoute)
 IdQuery = Query(pattern=r"^[0-9a-f]{24}$")
 SeqQuery = Query(ge=0, le=2**62)
 MsQuery = Query(ge=0, le=2**62, description="Unix milliseconds")

@@ -6,13 +6,15 @@ from fastapi import APIRouter, Request, Response
 
 from tidings.gateways.rest.deps import ActorDep, CoreDep, bearer
 from tidings.gateways.rest.schemas import LoginIn, SessionOut, WhoAmI
+from tidings.http_middleware import JsonBodyRoute
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["sessions"], route_class=JsonBodyRoute)
 
 
 @router.post("/sessions", status_code=201, response_model=SessionOut)
 async def login(body: LoginIn, request: Request, core: CoreDep) -> SessionOut:
-    """Log in with login and password; rate limited per login and per address (429)."""
+    """Log in with login and password. Failed logins are limited per client address and
+    per account at that address: over the limit, 429 with ``Retry-After``."""
     address = request.client.host if request.client else ""
     session = await core.auth.login(body.app_id, body.login, body.password, client_address=address)
     return SessionOut(

@@ -13,8 +13,9 @@ from tidings.gateways.rest.schemas import (
     PrivacyListIn,
     PrivacyNames,
 )
+from tidings.http_middleware import JsonBodyRoute
 
-router = APIRouter()
+router = APIRouter(route_class=JsonBodyRoute)
 
 
 @router.get("/contacts", response_model=ContactList, tags=["contacts"])

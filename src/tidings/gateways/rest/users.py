@@ -11,8 +11,9 @@ from tidings.core.models import Presence, User
 from tidings.gateways.rest.deps import ActorDep, CoreDep, UserIdPath
 from tidings.gateways.rest.schemas import SignupIn, UserList, UserUpdateIn
 from tidings.gateways.rest.validation import parse_int_list
+from tidings.http_middleware import JsonBodyRoute
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=JsonBodyRoute)
 
 
 @router.post("/users", status_code=201, response_model=User)

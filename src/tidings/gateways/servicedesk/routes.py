@@ -16,10 +16,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from fastapi.routing import APIRoute
 
+from tidings import jsonbody
 from tidings.core.desk_auth import AuthUnavailable
 from tidings.core.desk_models import CommandOutcome, DeskIdentity
-from tidings.core.errors import DomainError, Forbidden, NotFound
+from tidings.core.errors import DomainError, Forbidden, NotFound, Unavailable
 from tidings.core.hub import Core
 from tidings.gateways.servicedesk import mapping
 from tidings.gateways.servicedesk.protocol import (
@@ -38,7 +40,28 @@ from tidings.gateways.servicedesk.protocol import (
     without_nulls,
 )
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+class DeskRoute(APIRoute):
+    """Routes whose unhandled temporary failures (a lost database connection) answer
+    503 + Retry-After in the SDK's error shape: the SDK retries a 503 (§12)."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Unavailable as exc:
+                return _refusal(exc)
+            except jsonbody.JsonError as exc:
+                # 422, not 400: the SDKs read 400 as "authorization failed" (§12).
+                body = {"error": {"code": exc.code, "text": exc.message}}
+                return _json(body, 413 if exc.status == 413 else 422)
+
+        return guarded
+
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=DeskRoute)
 
 
 class DeskPathMiddleware:
@@ -63,14 +86,20 @@ def _json(data: Any, status: int = 200) -> Response:
 
 def _refusal(exc: DomainError) -> Response:
     """403 = authorization failed (SDK gives up); 503 = try again later."""
-    status = 503 if isinstance(exc, AuthUnavailable) else 403
-    return _json({"error": {"code": exc.code, "text": exc.message}}, status)
+    status = 503 if isinstance(exc, Unavailable) else 403
+    response = _json({"error": {"code": exc.code, "text": exc.message}}, status)
+    if isinstance(exc, Unavailable):
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return response
 
 
 async def _body(request: Request) -> dict[str, Any] | None:
+    """The JSON object sent, or None; hostile JSON (too deep) raises for :class:`DeskRoute`."""
     try:
-        data = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        data = jsonbody.loads(await request.body() or b"{}", max_bytes=None)  # server caps it
+    except (jsonbody.TooDeep, jsonbody.TooLarge):
+        raise
+    except jsonbody.JsonError:
         return None
     return data if isinstance(data, dict) else None
 
@@ -212,6 +241,8 @@ async def update_ticket_feed(request: Request) -> Response:
             extra_fields=data.get("extra_fields"),
             author_name=data.get("user_name"),
         )
+    except Unavailable:
+        raise  # DeskRoute: 503 + Retry-After
     except DomainError as exc:
         return _json({"error": exc.message}, 200 if exc.status < 500 else exc.status)
     tickets = await core.tickets.snapshot(ident, (outcome.comment_id or 1) - 1)
@@ -236,6 +267,8 @@ async def set_push_token(request: Request) -> Response:
         return _refusal(exc)
     try:
         await core.tickets.set_push_token(ident, data.get("token"), data.get("type"))
+    except Unavailable:
+        raise  # DeskRoute: 503 + Retry-After
     except DomainError as exc:
         return _json({"error": exc.message})
     return _json({})
@@ -267,6 +300,8 @@ async def upload_file(request: Request) -> Response:
                 name=part.filename or "file",
                 content_type=part.content_type or "application/octet-stream",
             )
+        except Unavailable:
+            raise  # DeskRoute: 503 + Retry-After
         except DomainError as exc:
             return _json({"error": exc.to_dict()}, exc.status)
     finally:

@@ -24,7 +24,7 @@ from tidings.gateways.xmpp.xep_0280.stanza import is_private, sent_carbon
 from tidings.gateways.xmpp.xep_0333.stanza import marker_of
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 
 async def resolve_dialog(session: Session, to: JID, hinted: str | None) -> str:

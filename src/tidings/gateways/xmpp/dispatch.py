@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 from tidings.core.errors import DomainError
-from tidings.gateways.xmpp import chat, mapping, outbound
+from tidings.gateways.xmpp import chat, mapping
 from tidings.gateways.xmpp import namespaces as ns
 from tidings.gateways.xmpp.jid import JID, JidError
 from tidings.gateways.xmpp.muc import handler as muc
@@ -20,7 +20,7 @@ from tidings.gateways.xmpp.xep_0280.stanza import is_enable as carbons_enable
 from tidings.gateways.xmpp.xep_0313 import handler as mam
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 log = logging.getLogger("tidings.gateways.xmpp")
 
@@ -58,12 +58,9 @@ async def presence(session: Session, element: Element) -> None:
     kind = element.get("type")
     if not to_text:
         if kind in (None, "available"):
-            first = not session.available
-            session.available = True
-            if first:
-                await deliver_offline(session)
+            session.became_available()  # RFC 6121 §4.2: the first one starts offline delivery
         elif kind == "unavailable":
-            session.available = False
+            session.became_unavailable()
         return
     try:
         to = JID.parse(to_text)
@@ -78,23 +75,10 @@ async def presence(session: Session, element: Element) -> None:
         log.debug("presence refused: %s", exc)
 
 
-async def deliver_offline(session: Session) -> None:
-    """What arrived while the user was away, with ``<delay/>`` (XEP-0203)."""
-    from tidings.core.offline import undelivered
-
-    messages = await undelivered(session.core, session.actor)
-    newest: dict[str, str] = {}
-    for message in messages:
-        await outbound.dialog_type(session, message.dialog_id)
-        session.send(outbound.message_for(session, message.to_dict(), delayed=True))
-        newest[message.dialog_id] = message.id
-    for dialog_id, message_id in newest.items():
-        await session.core.receipts.mark_delivered(session.actor, dialog_id, message_id)
-
-
 async def iq(session: Session, element: Element) -> Element | None:
     kind = element.get("type")
     if kind in ("result", "error"):
+        session.answered(element.get("id") or "")  # a ping of ours confirms messages
         return None
     if len(element) != 1:
         return error_reply(element, "bad-request", "an iq has exactly one payload")

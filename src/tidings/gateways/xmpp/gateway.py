@@ -9,17 +9,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from tidings.core.errors import DomainError
+from tidings.core.catch_up import MARGIN_MS, Missed, missed_messages
+from tidings.core.errors import DomainError, RateLimited
 from tidings.core.models import Actor
 from tidings.core.system_messages import SystemMessageService
+from tidings.gateways.xmpp.ack_timer import AckTimer
 from tidings.gateways.xmpp.jid import Addressing
 from tidings.gateways.xmpp.registry import SessionRegistry
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
-    from tidings.gateways.xmpp.connection import Link, Session
+    from tidings.gateways.xmpp.connection import Link
+    from tidings.gateways.xmpp.session import Session
 
 log = logging.getLogger("tidings.gateways.xmpp")
 
@@ -28,17 +32,27 @@ class XmppGateway:
     def __init__(self, core: Core, ssl_context: ssl.SSLContext | None = None) -> None:
         self.core = core
         self.addressing = Addressing(core.settings.xmpp_domain)
-        self.registry = SessionRegistry()
+        self.registry = SessionRegistry(self._missed, margin_ms=MARGIN_MS)
         self.sessions_by_sm_id: dict[str, Session] = {}
         self.links: set[Link] = set()
         self.ssl_context = ssl_context
         self.system = SystemMessageService(core)
+        delay = core.settings.xmpp_ack_delay_ms
+        #: None: each message carries its own request for confirmation (the default).
+        self.ack_timer = AckTimer(delay) if delay > 0 else None
 
     async def start(self) -> None:
         self.registry.attach(self.core.bus)
 
+    async def _missed(self, users: Iterable[tuple[int, int]], since_ms: int) -> Missed:
+        """What ``users`` were sent while the bus may have been away (registry.catch_up)."""
+        limit = self.core.settings.catch_up_limit
+        return await missed_messages(self.core, users, since_ms, limit=limit)
+
     async def stop(self) -> None:
         self.registry.detach()
+        if self.ack_timer is not None:
+            self.ack_timer.cancel()
         for link in list(self.links):
             with contextlib.suppress(Exception):
                 link.shutdown()
@@ -46,7 +60,10 @@ class XmppGateway:
             await session.end()  # type: ignore[attr-defined]
 
     async def verify(self, app_id: int, user_id: int, secret: str, peer: str) -> Actor | None:
-        """The user behind SASL PLAIN: a live session token of theirs, or their password."""
+        """The user behind SASL PLAIN: a live session token of theirs, or their password.
+
+        Passwords go through the core's login limits; :class:`RateLimited` is raised
+        for the link to answer ``<temporary-auth-failure/>``."""
         try:
             actor = await self.core.auth.authenticate(secret)
         except DomainError:
@@ -54,8 +71,10 @@ class XmppGateway:
         if actor is not None:
             return actor if (actor.app_id, actor.user_id) == (app_id, user_id) else None
         try:
+            session = await self.core.auth.login_user(app_id, user_id, secret, client_address=peer)
             user = await self.core.users.get_user(Actor(app_id, user_id), user_id)
-            session = await self.core.auth.login(app_id, user.login, secret, client_address=peer)
+        except RateLimited:
+            raise
         except DomainError:
             return None
         if session.user_id != user_id:

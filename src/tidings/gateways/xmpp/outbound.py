@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
 from tidings.core import events as ev
-from tidings.core.delivered_marks import audience_for
 from tidings.core.system_messages import SystemMessageSent
 from tidings.gateways.xmpp import mapping
 from tidings.gateways.xmpp import namespaces as ns
@@ -23,7 +22,7 @@ from tidings.gateways.xmpp.xep_0184.stanza import receipt
 from tidings.gateways.xmpp.xep_0333.stanza import marker
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 
 async def dialog_type(session: Session, dialog_id: str) -> str:
@@ -69,14 +68,10 @@ def stanzas_for(session: Session, event: Any) -> list[Element]:
     """The stanzas ``event`` means for this session (call :func:`lookup_needed` first)."""
     me = session.user_id
     if isinstance(event, ev.MessageCreated):
+        # The session writes these itself: it tracks their confirmation (session.py).
         if event.message["sender_id"] == me:
             return []
-        stanza = message_for(session, event.message, delayed=False)
-        if session.link is not None:
-            # Written in the next batch, after the stanza is on its way (delivered_marks).
-            audience = audience_for(session.dialog_types[event.dialog_id], event.recipients)
-            session.core.delivered_marks.note(session.app_id, me, event.message, audience)
-        return [stanza]
+        return [message_for(session, event.message, delayed=False)]
     if isinstance(event, ev.MessageUpdated):
         msg = event.message
         sender, type_ = origin(session, event.dialog_id, msg["sender_id"])

@@ -147,6 +147,10 @@ class XmlStreamParser:
             try:
                 parser.Parse(chunk, False)
             except expat.ExpatError as exc:
+                if self._closed:
+                    # Bytes after the closing tag, which RFC 6120 §4.4 forbids (slixmpp
+                    # sends queued answers after it): dropped, the close stays clean.
+                    break
                 raise XmlStreamError("not-well-formed", str(exc)) from None
             self._fed += len(chunk)
             self._check_size(self._fed)

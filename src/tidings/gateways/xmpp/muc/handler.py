@@ -15,7 +15,7 @@ from tidings.gateways.xmpp.muc.stanza import join_error, self_presence
 from tidings.gateways.xmpp.stanza import E, iq_result
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
 

@@ -10,7 +10,7 @@ from tidings.gateways.xmpp.roster.stanza import NS, item
 from tidings.gateways.xmpp.stanza import E, child, error_reply, iq_result
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 
 def _user_id(session: Session, jid_text: str) -> int | None:

@@ -13,7 +13,7 @@ from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.stanza import E, error_reply, iq_result
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 NS = "jabber:iq:last"
 

@@ -10,7 +10,7 @@ from tidings.gateways.xmpp.stanza import E, child, error_reply, iq_result
 from tidings.gateways.xmpp.xep_0016.stanza import NS, list_element, read_items
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 
 async def handle(session: Session, iq: Element) -> Element:

@@ -9,7 +9,7 @@ from tidings.gateways.xmpp.stanza import E, split
 from tidings.gateways.xmpp.xep_0198.stanza import NS, StreamManagement
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 #: How long a detached session waits for ``<resume/>``.
 RESUME_SECONDS = 300
@@ -32,6 +32,9 @@ def handle(session: Session, element: Element) -> None:
         session.write_nonza(session.sm.ack_element())
     elif local == "a" and session.sm is not None:
         try:
-            session.sm.acked(int(element.get("h", "")))
+            h = int(element.get("h", ""))
         except ValueError:
             session.close_with_error("undefined-condition", "bad h")
+            return
+        if session.sm.acked(h):
+            session.acked(h)  # the messages it covers are delivered

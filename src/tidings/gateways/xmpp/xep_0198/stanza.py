@@ -60,3 +60,8 @@ class StreamManagement:
 
     def ack_element(self) -> Element:
         return E(NS, "a", {"h": str(self.handled)})
+
+
+def request() -> Element:
+    """§4 ``<r/>``: the client answers with ``<a h/>``, the stanzas it has handled."""
+    return E(NS, "r")

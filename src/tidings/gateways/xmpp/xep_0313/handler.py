@@ -17,7 +17,7 @@ from tidings.gateways.xmpp.muc.handler import room_dialog
 from tidings.gateways.xmpp.stanza import E, child, error_reply, iq_result
 
 if TYPE_CHECKING:
-    from tidings.gateways.xmpp.connection import Session
+    from tidings.gateways.xmpp.session import Session
 
 NS = "urn:xmpp:mam:2"
 DATA = "jabber:x:data"

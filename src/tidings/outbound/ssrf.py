@@ -1,11 +1,15 @@
-"""The SSRF guard: a webhook URL chosen by an app must not reach our own network.
+"""The SSRF guard: a URL chosen by an app must not reach our own network.
 
-An app's operator types the webhook URL; without this check a URL such as
-``http://169.254.169.254/`` or ``http://localhost:5432/`` would make the server
-probe its own infrastructure. Every address the host name resolves to must be
+An app's operator types the webhook URL and the service-desk auth URL; without
+this check a URL such as ``http://169.254.169.254/`` or ``http://localhost:5432/``
+would make the server probe its own infrastructure. Every address the host name resolves to must be
 public (``ipaddress``'s ``is_global``) unless private destinations are allowed,
 by the operator (``TIDINGS_WEBHOOK_ALLOW_PRIVATE``) or for one app
 (``{"allow_private_destinations": true}`` in its config).
+
+The check resolves the name itself and the HTTP client resolves it again, so a
+name whose DNS answer changes between the two (rebinding) is not stopped here;
+an egress firewall is the complete answer to that.
 """
 
 from __future__ import annotations
@@ -28,12 +32,12 @@ def is_public_address(address: str) -> bool:
 
 
 async def check_destination(url: str, *, allow_private: bool) -> None:
-    """Raise :class:`DestinationRefused` unless ``url`` may receive a webhook."""
+    """Raise :class:`DestinationRefused` unless ``url`` may be called."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DestinationRefused(f"not an http(s) URL: {url[:200]!r}")
     if parts.username or parts.password:
-        raise DestinationRefused("credentials in a webhook URL are not allowed")
+        raise DestinationRefused("credentials in a destination URL are not allowed")
     if allow_private:
         return
     host = parts.hostname
