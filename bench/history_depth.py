@@ -23,8 +23,8 @@ from sqlalchemy import insert, text
 
 from tidings.bus import MemoryBus
 from tidings.core.hub import Core
-from tidings.core.ids import new_id
-from tidings.core.models import Actor, HistoryFilter
+from tidings.domain.ids import new_id
+from tidings.domain.models import Actor, HistoryFilter
 from tidings.files import MemoryFileStorage
 from tidings.settings import Settings
 from tidings.store.database import Database

@@ -377,8 +377,8 @@ async def prepare_tidings(
     import tidings.core.users as users_module
     from tidings.bus import MemoryBus
     from tidings.core.hub import Core
-    from tidings.core.models import Actor
     from tidings.core.passwords import hash_password
+    from tidings.domain.models import Actor
     from tidings.files import MemoryFileStorage
     from tidings.settings import Settings
     from tidings.store.database import Database

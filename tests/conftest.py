@@ -25,7 +25,7 @@ import uvicorn
 from tests.services import require_postgres
 from tidings.client.rest import TidingsClient
 from tidings.core.hub import Core
-from tidings.core.models import App, User
+from tidings.domain.models import App, User
 from tidings.server import build_app
 from tidings.settings import Settings
 

@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tidings.core.errors import DomainError
+    from tidings.domain.errors import DomainError
 
     args = build_parser().parse_args(argv)
     try:

@@ -11,7 +11,7 @@ import pytest
 from bench import xmpp_load as X
 
 from tests.integration.xmpp_helpers import Listener
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 
 async def test_driver_chats_and_fans_out_through_tidings(server) -> None:

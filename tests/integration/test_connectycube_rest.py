@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tidings.core.models import App
+from tidings.domain.models import App
 
 EXPIRED = {"errors": {"base": ["Required session does not exist"]}}
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}

@@ -20,7 +20,7 @@ import pytest
 import websockets
 
 from tidings.client import RealtimeConnection
-from tidings.core.models import Actor, HistoryFilter
+from tidings.domain.models import Actor, HistoryFilter
 
 HARNESS = Path(__file__).resolve().parents[1] / "js" / "connectycube"
 FLOW_TIMEOUT = 120

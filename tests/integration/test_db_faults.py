@@ -28,7 +28,7 @@ import pytest
 
 from tests.integration.processes import ServerProcess, cli_env, run_cli_json
 from tests.services import require_postgres
-from tidings.core.ids import new_id
+from tidings.domain.ids import new_id
 
 TOTAL = 500
 SENDERS = 8

@@ -9,8 +9,8 @@ from typing import Any
 
 from tests.conftest import TestServer
 from tidings.core.delivered_marks import ANNOUNCE_TO_ALL, audience_for
-from tidings.core.events import MessagesDelivered
-from tidings.core.models import Actor
+from tidings.domain.events import MessagesDelivered
+from tidings.domain.models import Actor
 
 
 @contextlib.asynccontextmanager

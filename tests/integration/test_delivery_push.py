@@ -15,7 +15,7 @@ from tests.conftest import TestServer
 from tests.helpers import expect_error
 from tests.integration.delivery_fakes import FakeAPNs, FakeFCM, eventually, make_tls, running
 from tidings.client.realtime import RealtimeConnection
-from tidings.core.models import App
+from tidings.domain.models import App
 from tidings.store import outbox_claims
 
 

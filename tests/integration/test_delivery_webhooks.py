@@ -10,9 +10,9 @@ from typing import Any
 
 from tests.conftest import TestServer
 from tests.integration.delivery_fakes import WebhookReceiver, eventually, running
-from tidings.core.models import App
 from tidings.core.outbox import enqueue
 from tidings.delivery import DeliveryWorkers
+from tidings.domain.models import App
 from tidings.store import outbox_claims
 
 

@@ -17,10 +17,10 @@ from tests.services import require_postgres
 from tidings.bus.memory import MemoryBus
 from tidings.core.clock import ManualClock
 from tidings.core.hub import Core
-from tidings.core.models import App
 from tidings.core.outbox import enqueue
 from tidings.delivery import DeliveryWorkers
 from tidings.delivery.webhooks import WebhookProvider
+from tidings.domain.models import App
 from tidings.files.memory import MemoryFileStorage
 from tidings.settings import Settings
 from tidings.store import outbox_claims

@@ -17,7 +17,7 @@ from aiocometd_ng import Client, ConnectionType
 from aiocometd_ng.extensions import Extension
 
 from tests.conftest import TestServer
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 KNOWN_TYPES = {
     "ParticipantJoined",

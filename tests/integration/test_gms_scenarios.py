@@ -21,7 +21,7 @@ from tests.conftest import TestServer
 from tests.helpers import manual_clock
 from tests.integration.delivery_fakes import FakeAPNs, eventually, make_tls, running
 from tests.integration.test_gms_seed_flow import gms_app
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 from tidings.gateways.gms.protocol import iso_ms
 
 BASE = "/genesys/1/service"

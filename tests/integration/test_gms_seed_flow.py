@@ -24,7 +24,7 @@ from aiocometd_ng.extensions import Extension
 
 from tests.conftest import TestServer
 from tests.integration.delivery_fakes import FakeAPNs, eventually, make_tls, running
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from tests.helpers import MISSING_ID, expect_error, manual_clock
-from tidings.core.ids import new_id
+from tidings.domain.ids import new_id
 
 
 async def private_pair(server: Any) -> tuple[Any, Any, Any, Any, Any, dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tidings.client import RealtimeConnection, RealtimeError
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tidings.client import RealtimeConnection
-from tidings.core.events import MessageCreated
-from tidings.core.models import Actor
+from tidings.domain.events import MessageCreated
+from tidings.domain.models import Actor
 
 
 async def created_events(ws: RealtimeConnection, count: int) -> list[dict[str, Any]]:

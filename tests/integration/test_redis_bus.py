@@ -14,7 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tidings.bus import RedisBus
-from tidings.core.events import Event, TypingChanged
+from tidings.domain.events import Event, TypingChanged
 
 from ..services import require_redis
 from .redis_server import RedisServer, own_redis

@@ -116,7 +116,7 @@ async def test_history_follows_the_user_across_devices(server: Any, auth_app: An
     assert ticket["ticket_id"] == ticket_id
     assert [c["body"] for c in ticket["comments"]] == ["from my phone"]
     _, agent, _ = await server.new_user(app, role="agent", full_name="Ivy")
-    from tidings.core.models import Actor
+    from tidings.domain.models import Actor
 
     await server.core.desk.reply(Actor(app.id, agent.id, "agent"), ticket_id, "we are on it")
     assert (await first.sync())["tickets"][0]["is_read"] is False
@@ -144,7 +144,7 @@ async def test_switching_to_external_hides_anonymous_chats(server: Any) -> None:
 
 async def open_tickets(server: Any, app: Any) -> list[Any]:
     """Every open ticket of the app, as the console's inbox shows it to an agent."""
-    from tidings.core.models import Actor
+    from tidings.domain.models import Actor
 
     _, agent, _ = await server.new_user(app, role="agent", full_name="Auditor")
     return (await server.core.desk.inbox(Actor(app.id, agent.id, "agent"), "open")).tickets

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.integration.servicedesk_sdk import DeskDevice, assert_wire_clean, result_of
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 
 async def desk_app(server: Any, **config: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.integration.local_http import LocalHttpServer, Request
 from tests.integration.servicedesk_sdk import DeskDevice, result_of
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 
 async def ok(_request: Request) -> tuple[int, bytes]:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from tidings.bus.memory import MemoryBus
 from tidings.core.hub import Core
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 from tidings.files import MemoryFileStorage
 from tidings.settings import Settings
 from tidings.store import database

@@ -35,7 +35,7 @@ from aiocometd_ng.extensions import Extension
 from tests.conftest import TestServer
 from tests.integration.delivery_fakes import eventually
 from tests.integration.test_bayeux_cometd_js import HERE, _need_node
-from tidings.core.models import Actor, App
+from tidings.domain.models import Actor, App
 from tidings.gateways.gms.protocol import iso_ms
 
 SVC = "callback-for-mobile"

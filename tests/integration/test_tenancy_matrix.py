@@ -33,8 +33,8 @@ import pytest
 from tests.integration.servicedesk_sdk import DeskDevice
 from tidings.client import RealtimeConnection
 from tidings.client.realtime import RealtimeError
-from tidings.core.ids import new_id
-from tidings.core.models import App, User
+from tidings.domain.ids import new_id
+from tidings.domain.models import App, User
 
 PASSWORD = "correct horse"
 #: What a refusal looks like: "not yours" or "not there", never which of the two.

@@ -19,7 +19,7 @@ import pytest
 from tests.integration.test_xmpp_chat import jid
 from tests.integration.test_xmpp_offline import _until
 from tests.integration.xmpp_helpers import Client, Listener, close, connect
-from tidings.core.events import MessageCreated
+from tidings.domain.events import MessageCreated
 
 GAP = 6
 

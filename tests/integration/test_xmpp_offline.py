@@ -13,7 +13,7 @@ from typing import Any
 from tests.integration.test_xmpp_chat import jid
 from tests.integration.test_xmpp_reconnect_faults import kill
 from tests.integration.xmpp_helpers import Client, Listener, close, connect
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 
 async def _until(client: Client, body: str) -> list[Any]:

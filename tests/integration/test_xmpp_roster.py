@@ -9,7 +9,7 @@ from typing import Any
 from slixmpp import JID
 
 from tests.integration.xmpp_helpers import Client, Listener, close, connect
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 
 def jid(user, domain: str = "localhost") -> str:

@@ -81,3 +81,37 @@ def test_outbound_http_stands_below_the_core(path: Path) -> None:
     for name in imports_of(path):
         if name.startswith("tidings."):
             assert name.startswith("tidings.outbound"), f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", modules("domain"), ids=lambda p: p.name)
+def test_domain_imports_nothing_of_ours(path: Path) -> None:
+    """ARCHITECTURE.md "Layers run one way": the vocabulary is the bottom layer."""
+    for name in imports_of(path):
+        if name.startswith("tidings"):
+            assert name.startswith("tidings.domain"), f"{path.name} imports {name}"
+
+
+INFRASTRUCTURE = ("store", "bus", "files")
+BELOW_THE_CORE = ("tidings.domain", "tidings.observability") + tuple(
+    f"tidings.{folder}" for folder in INFRASTRUCTURE
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for folder in INFRASTRUCTURE for p in modules(folder)],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_infrastructure_imports_only_the_domain(path: Path) -> None:
+    """``store/``, ``bus/`` and ``files/`` sit under ``core/``: nothing of theirs
+    imports a service, a gateway or the server, so no folder circle exists."""
+    own = path.relative_to(SRC).parts[0]
+    for name in imports_of(path):
+        if not name.startswith("tidings"):
+            continue
+        assert name.startswith(BELOW_THE_CORE), f"{path} imports {name}"
+        folder = name.split(".")[1]
+        if folder in INFRASTRUCTURE and folder != own:
+            # One infrastructure package may not lean on another (the store is not
+            # the bus), except through the domain.
+            raise AssertionError(f"{path} imports {name}")

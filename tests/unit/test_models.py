@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tidings.core.models import Message
+from tidings.domain.models import Message
 
 
 def test_message_to_dict_matches_asdict_and_copies() -> None:

@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Self
 
-from tidings.core.events import Event
+from tidings.domain.events import Event
 
 Handler = Callable[[Event], Awaitable[None]]
 #: Called with ``since_ms``: wall-clock ms from which this node may have missed events.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tidings.core.events import Event
+from tidings.domain.events import Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from tidings.bus.base import Bus, decode_event, encode_event
-from tidings.core.events import Event
+from tidings.domain.events import Event
 from tidings.observability import EVENTS_PUBLISHED
 
 

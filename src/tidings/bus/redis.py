@@ -41,7 +41,7 @@ from redis.exceptions import RedisError
 from tidings.bus.backlog import Backlog
 from tidings.bus.base import DEFAULT_CHANNEL, Bus, encode_event
 from tidings.bus.envelope import Numbering, unwrap, wrap_event, wrap_gap
-from tidings.core.events import Event
+from tidings.domain.events import Event
 from tidings.observability import EVENTS_PUBLISHED
 
 log = logging.getLogger("tidings.bus")

@@ -21,15 +21,15 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tidings.core.desk_agents import VIEWS
-from tidings.core.errors import (
+from tidings.core.hub import Core
+from tidings.domain.errors import (
     DomainError,
     Forbidden,
     RateLimited,
     Unauthenticated,
     Unavailable,
 )
-from tidings.core.hub import Core
-from tidings.core.models import Actor
+from tidings.domain.models import Actor
 
 HERE = Path(__file__).parent
 COOKIE = "tidings_console"

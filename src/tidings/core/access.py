@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.errors import Forbidden, InvalidInput, NotFound
-from tidings.core.ids import is_valid_id
-from tidings.core.models import Actor
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound
+from tidings.domain.ids import is_valid_id
+from tidings.domain.models import Actor
 from tidings.store import dialogs as store
 
 MANAGERS = ("owner", "admin")

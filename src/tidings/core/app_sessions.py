@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tidings.core.auth import failed, token_hash
-from tidings.core.errors import InvalidInput, NotFound, Unauthenticated
-from tidings.core.models import Actor, App, User
 from tidings.core.passwords import verify_password
+from tidings.domain.errors import InvalidInput, NotFound, Unauthenticated
+from tidings.domain.models import Actor, App, User
 from tidings.store import apps as apps_store
 from tidings.store import connectycube as store
 

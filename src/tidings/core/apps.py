@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from tidings.core.errors import InvalidInput, NotFound
-from tidings.core.models import App
+from tidings.domain.errors import InvalidInput, NotFound
+from tidings.domain.models import App
 from tidings.store import apps as store
 
 if TYPE_CHECKING:

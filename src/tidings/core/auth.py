@@ -13,11 +13,11 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, NoReturn
 
-from tidings.core.errors import InvalidInput, Unauthenticated
 from tidings.core.login_limits import LoginLimits
-from tidings.core.models import Actor, Session, User
 from tidings.core.passwords import verify_password
 from tidings.core.ratelimit import Limiter, create_limiter
+from tidings.domain.errors import InvalidInput, Unauthenticated
+from tidings.domain.models import Actor, Session, User
 from tidings.store import apps as store
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from tidings.core.errors import Forbidden, InvalidInput, NotFound
-from tidings.core.models import Actor, FileInfo
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound
+from tidings.domain.models import Actor, FileInfo
 from tidings.store import connectycube as store
 from tidings.store import files as files_store
 

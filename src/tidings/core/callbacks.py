@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from tidings.core.models import Actor, App
 from tidings.core.outbox import enqueue
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from tidings.domain.models import Actor, App
 from tidings.store import callbacks as store
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tidings.core.events import MessageCreated
+from tidings.domain.events import MessageCreated
 from tidings.store import catch_up as store
 
 if TYPE_CHECKING:

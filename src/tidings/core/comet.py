@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tidings.core.events import Event, _event
+from tidings.domain.events import Event, _event
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core

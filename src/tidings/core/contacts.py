@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tidings.core.errors import Conflict, InvalidInput, LimitReached, NotFound
-from tidings.core.events import ContactChanged
-from tidings.core.models import Actor, Contact
+from tidings.domain.errors import Conflict, InvalidInput, LimitReached, NotFound
+from tidings.domain.events import ContactChanged
+from tidings.domain.models import Actor, Contact
 from tidings.store import apps as users_store
 from tidings.store import social as store
 

@@ -27,8 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tidings.core.events import MessagesDelivered
 from tidings.core.receipts import ANNOUNCE_TO_ALL
+from tidings.domain.events import MessagesDelivered
 from tidings.store import dialogs as dialogs_store
 
 if TYPE_CHECKING:

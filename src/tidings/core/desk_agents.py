@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.desk_models import DeskConfig, DeskTicket, TicketChanged
-from tidings.core.errors import Forbidden, InvalidInput, NotFound
-from tidings.core.models import Actor, App, Message, User
 from tidings.core.outbox import enqueue
 from tidings.core.tickets import avatar_color
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound
+from tidings.domain.models import Actor, App, Message, User
 from tidings.store import apps as users_store
 from tidings.store import dialogs as dialogs_store
 from tidings.store import files as files_store

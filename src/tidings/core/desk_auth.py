@@ -21,12 +21,12 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from tidings.core.errors import Forbidden, Unavailable
+from tidings.domain.errors import Forbidden, Unavailable
 from tidings.outbound.base import OutboundFailed
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
-    from tidings.core.models import App
+    from tidings.domain.models import App
 
 log = logging.getLogger("tidings.desk")
 

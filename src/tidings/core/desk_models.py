@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tidings.core.events import Event, _event
-from tidings.core.models import Actor, App
+from tidings.domain.events import Event, _event
+from tidings.domain.models import Actor, App
 
 
 @dataclass(frozen=True, slots=True)

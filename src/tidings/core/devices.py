@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from tidings.core.errors import InvalidInput, NotFound
-from tidings.core.models import Actor
+from tidings.domain.errors import InvalidInput, NotFound
+from tidings.domain.models import Actor
 from tidings.store import devices as store
 
 if TYPE_CHECKING:

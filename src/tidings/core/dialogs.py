@@ -8,10 +8,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core import access
-from tidings.core.errors import Conflict, Forbidden, InvalidInput, LimitReached, NotFound
-from tidings.core.events import DialogDeleted, DialogUpdated
-from tidings.core.ids import is_valid_id, new_id
-from tidings.core.models import DIALOG_TYPES, Actor, Dialog, User
+from tidings.domain.errors import Conflict, Forbidden, InvalidInput, LimitReached, NotFound
+from tidings.domain.events import DialogDeleted, DialogUpdated
+from tidings.domain.ids import is_valid_id, new_id
+from tidings.domain.models import DIALOG_TYPES, Actor, Dialog, User
 from tidings.store import apps as users_store
 from tidings.store import dialogs as store
 from tidings.store import messages as messages_store

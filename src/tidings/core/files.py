@@ -10,8 +10,8 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from tidings.core.errors import Forbidden, InvalidInput, NotFound
-from tidings.core.models import Actor, FileInfo
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound
+from tidings.domain.models import Actor, FileInfo
 from tidings.store import files as store
 
 if TYPE_CHECKING:

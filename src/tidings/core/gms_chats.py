@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.desk_models import DeskIdentity
-from tidings.core.errors import Forbidden, InvalidInput, NotFound
-from tidings.core.events import Event, _event
-from tidings.core.models import Actor, App
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound
+from tidings.domain.events import Event, _event
+from tidings.domain.models import Actor, App
 from tidings.store import apps as users_store
 from tidings.store import callbacks as store
 

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from tidings.core.clock import Clock
-from tidings.core.events import Event
+from tidings.domain.events import Event
 from tidings.settings import Settings
 
 if TYPE_CHECKING:

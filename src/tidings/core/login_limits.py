@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from tidings.core.errors import RateLimited
 from tidings.core.ratelimit import Limiter, Rate
+from tidings.domain.errors import RateLimited
 
 if TYPE_CHECKING:
     from tidings.settings import Settings

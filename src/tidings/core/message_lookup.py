@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tidings.core import access
-from tidings.core.errors import NotFound
-from tidings.core.ids import is_valid_id
-from tidings.core.models import Actor, Message
+from tidings.domain.errors import NotFound
+from tidings.domain.ids import is_valid_id
+from tidings.domain.models import Actor, Message
 from tidings.store import messages as messages_store
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core import access
-from tidings.core.errors import Blocked, Conflict, Forbidden, InvalidInput, NotFound, TooLarge
-from tidings.core.events import MessageCreated, MessageDeleted, MessageUpdated
-from tidings.core.ids import is_valid_id, new_id
-from tidings.core.models import Actor, HistoryFilter, HistoryPage, Message
+from tidings.domain.errors import Blocked, Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from tidings.domain.events import MessageCreated, MessageDeleted, MessageUpdated
+from tidings.domain.ids import is_valid_id, new_id
+from tidings.domain.models import Actor, HistoryFilter, HistoryPage, Message
 from tidings.store import dialogs as dialogs_store
 from tidings.store import files as files_store
 from tidings.store import messages as store

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tidings.core.models import Actor, Message
+from tidings.domain.models import Actor, Message
 from tidings.store import dialogs as dialogs_store
 from tidings.store import messages as messages_store
 from tidings.store.catch_up import blocks_by

@@ -10,9 +10,9 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from tidings.core.errors import NotFound
-from tidings.core.events import PresenceChanged
-from tidings.core.models import Actor, Presence
+from tidings.domain.errors import NotFound
+from tidings.domain.events import PresenceChanged
+from tidings.domain.models import Actor, Presence
 from tidings.store import apps as users_store
 from tidings.store import social as store
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tidings.core.errors import InvalidInput, LimitReached, NotFound
-from tidings.core.models import Actor, PrivacyItem, PrivacyList
+from tidings.domain.errors import InvalidInput, LimitReached, NotFound
+from tidings.domain.models import Actor, PrivacyItem, PrivacyList
 from tidings.store import social as store
 
 if TYPE_CHECKING:

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.errors import InvalidInput
-from tidings.core.models import Actor, Message
 from tidings.core.outbox import enqueue
+from tidings.domain.errors import InvalidInput
+from tidings.domain.models import Actor, Message
 from tidings.observability import REGISTRY
 from tidings.store import apps as apps_store
 from tidings.store import devices as store

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tidings.core import access
-from tidings.core.errors import InvalidInput, NotFound
-from tidings.core.events import MessagesDelivered, MessagesRead
-from tidings.core.ids import is_valid_id
-from tidings.core.models import Actor
+from tidings.domain.errors import InvalidInput, NotFound
+from tidings.domain.events import MessagesDelivered, MessagesRead
+from tidings.domain.ids import is_valid_id
+from tidings.domain.models import Actor
 from tidings.store import dialogs as dialogs_store
 from tidings.store import messages as messages_store
 

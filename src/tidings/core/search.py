@@ -6,8 +6,8 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from tidings.core import access
-from tidings.core.errors import InvalidInput
-from tidings.core.models import Actor, SearchResults
+from tidings.domain.errors import InvalidInput
+from tidings.domain.models import Actor, SearchResults
 from tidings.store import apps as users_store
 from tidings.store import messages as messages_store
 

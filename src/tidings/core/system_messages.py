@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tidings.core.errors import InvalidInput, TooLarge
-from tidings.core.events import Event, _event
-from tidings.core.ids import is_valid_id, new_id
-from tidings.core.models import Actor
+from tidings.domain.errors import InvalidInput, TooLarge
+from tidings.domain.events import Event, _event
+from tidings.domain.ids import is_valid_id, new_id
+from tidings.domain.models import Actor
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core

@@ -28,7 +28,7 @@ from tidings.core.desk_models import (
     DeskTicket,
     TicketChanged,
 )
-from tidings.core.errors import (
+from tidings.domain.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -37,8 +37,8 @@ from tidings.core.errors import (
     RateLimited,
     Unavailable,
 )
-from tidings.core.ids import new_id
-from tidings.core.models import App, Message
+from tidings.domain.ids import new_id
+from tidings.domain.models import App, Message
 from tidings.store import apps as users_store
 from tidings.store import dialogs as dialogs_store
 from tidings.store import tickets as store

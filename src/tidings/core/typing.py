@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tidings.core import access
-from tidings.core.events import TypingChanged
-from tidings.core.models import Actor
+from tidings.domain.events import TypingChanged
+from tidings.domain.models import Actor
 from tidings.store import dialogs as dialogs_store
 
 if TYPE_CHECKING:

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from tidings.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tidings.core.models import ROLES, Actor, User
 from tidings.core.passwords import hash_password
+from tidings.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tidings.domain.models import ROLES, Actor, User
 from tidings.store import apps as store
 
 if TYPE_CHECKING:

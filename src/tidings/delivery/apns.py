@@ -30,8 +30,8 @@ from typing import Any
 import httpx
 import jwt
 
-from tidings.core.models import App
 from tidings.delivery.base import Delivery, Outcome, Provider, retry_after_ms
+from tidings.domain.models import App
 from tidings.settings import Settings
 
 #: Apple rejects tokens older than an hour and refreshes more often than every 20 minutes.

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tidings.core.models import App
+from tidings.domain.models import App
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ import time
 
 import httpx
 
-from tidings.core.models import App
 from tidings.delivery.base import Delivery, Outcome, Provider, retry_after_ms
 from tidings.delivery.signing import sign, webhook_body
+from tidings.domain.models import App
 from tidings.outbound.ssrf import DestinationRefused, check_destination
 from tidings.settings import Settings
 

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tidings.core import outbox
-from tidings.core.errors import NotFound
-from tidings.core.models import App
 from tidings.delivery import metrics
 from tidings.delivery.base import Delivery, Outcome, Provider
+from tidings.domain.errors import NotFound
+from tidings.domain.models import App
 from tidings.store import devices as devices_store
 from tidings.store import outbox_claims as claims
 

@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
-from tidings.core.errors import TooLarge
+from tidings.domain.errors import TooLarge
 
 #: Size of the chunks :meth:`FileStorage.open` yields.
 CHUNK_SIZE = 64 * 1024
@@ -35,7 +35,7 @@ class FileStorage(ABC):
     async def save(self, key: str, chunks: AsyncIterator[bytes], *, max_bytes: int) -> int:
         """Store the stream under ``key`` (replacing it) and return its size.
 
-        Raises :class:`~tidings.core.errors.TooLarge` as soon as the stream
+        Raises :class:`~tidings.domain.errors.TooLarge` as soon as the stream
         passes ``max_bytes``; then, or on any other error, nothing is stored.
         """
 
@@ -43,7 +43,7 @@ class FileStorage(ABC):
     async def open(self, key: str) -> AsyncIterator[bytes]:
         """The contents as an async generator of :data:`CHUNK_SIZE` chunks.
 
-        A coroutine, so a missing key raises :class:`~tidings.core.errors.NotFound`
+        A coroutine, so a missing key raises :class:`~tidings.domain.errors.NotFound`
         when awaited, before a gateway has sent any response headers:
         ``chunks = await storage.open(key)``, then ``async for chunk in chunks``.
         """

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tidings.core.errors import NotFound
+from tidings.domain.errors import NotFound
 from tidings.files.base import CHUNK_SIZE, FileStorage, limited, validate_key
 
 

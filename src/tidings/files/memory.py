@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from tidings.core.errors import NotFound
+from tidings.domain.errors import NotFound
 from tidings.files.base import CHUNK_SIZE, FileStorage, limited, validate_key
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.models import App, User
+from tidings.domain.models import App, User
 from tidings.store.tables import apps, sessions, users
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.models import Message
+from tidings.domain.models import Message
 from tidings.store.messages import message_from_row
 from tidings.store.tables import blocks, dialog_members, dialogs, messages
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.models import FileInfo, User
+from tidings.domain.models import FileInfo, User
 from tidings.store.apps import user_from_row
 from tidings.store.files import _file
 from tidings.store.tables import files, sessions, users

@@ -10,7 +10,7 @@ SQLite statements run on the event loop's thread by default
 aiosqlite's worker thread.
 
 A lost database connection (PostgreSQL restarted, a backend terminated, the
-network) surfaces as one domain error, :class:`~tidings.core.errors.StoreUnavailable`,
+network) surfaces as one domain error, :class:`~tidings.domain.errors.StoreUnavailable`,
 raised here and nowhere else, so every gateway answers it as a retryable 503 rather
 than a 500. The pool heals itself: on a disconnect SQLAlchemy discards the failed
 connection and every connection older than it, so after a database restart the
@@ -37,7 +37,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from tidings.core.errors import StoreUnavailable
+from tidings.domain.errors import StoreUnavailable
 from tidings.store import sqlite_inline
 
 log = logging.getLogger("tidings.store")

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.models import FileInfo
+from tidings.domain.models import FileInfo
 from tidings.store.tables import dialog_members, file_grants, files
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.models import HistoryFilter, Message
+from tidings.domain.models import HistoryFilter, Message
 from tidings.store.tables import dialog_members, dialogs, file_grants, hidden_messages, messages
 
 

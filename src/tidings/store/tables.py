@@ -2,7 +2,7 @@
 
 Timestamps are integer milliseconds since the epoch (``*_ms``): exact, cheap to
 index and the same on SQLite and PostgreSQL. Dialog and message ids are 24-hex
-strings (see ``core/ids.py``); users, apps and files have integer ids.
+strings (see ``domain/ids.py``); users, apps and files have integer ids.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 
 from tidings.bus.base import encode_event
 from tidings.bus.envelope import Numbering, unwrap, wrap_event, wrap_gap
-from tidings.core.events import TypingChanged
+from tidings.domain.events import TypingChanged
 
 
 def typing_event(user_id: int) -> TypingChanged:

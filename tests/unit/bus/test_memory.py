@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tidings.bus import MemoryBus, RedisBus, create_bus
-from tidings.core.events import Event, MessageCreated, TypingChanged
+from tidings.domain.events import Event, MessageCreated, TypingChanged
 
 
 def typing_event(user_id: int, typing: bool = True) -> TypingChanged:

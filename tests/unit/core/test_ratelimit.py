@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tidings.core.errors import RateLimited
 from tidings.core.login_limits import LoginLimits
 from tidings.core.ratelimit import (
     Limiter,
@@ -17,6 +16,7 @@ from tidings.core.ratelimit import (
     RedisLimiter,
     create_limiter,
 )
+from tidings.domain.errors import RateLimited
 from tidings.settings import Settings
 
 from ...services import require_redis

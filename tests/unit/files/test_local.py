@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tidings.core.errors import NotFound, TooLarge
+from tidings.domain.errors import NotFound, TooLarge
 from tidings.files import CHUNK_SIZE, LocalFileStorage
 
 

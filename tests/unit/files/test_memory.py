@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tidings.core.errors import NotFound, TooLarge
+from tidings.domain.errors import NotFound, TooLarge
 from tidings.files import CHUNK_SIZE, MemoryFileStorage
 
 

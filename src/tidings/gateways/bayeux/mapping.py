@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tidings.core.comet import CometPublished, CometSessionMoved, CometSessionWanted
-from tidings.core.events import Event
 from tidings.core.hub import Core
+from tidings.domain.events import Event
 from tidings.gateways.bayeux import meta
 from tidings.gateways.bayeux.advice import BayeuxConfig
 from tidings.gateways.bayeux.clients import TENANT

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
-from tidings.core.errors import DomainError, RateLimited, Unavailable
 from tidings.core.hub import Core
+from tidings.domain.errors import DomainError, RateLimited, Unavailable
 from tidings.gateways.connectycube import (
     routes_blobs,
     routes_dialogs,

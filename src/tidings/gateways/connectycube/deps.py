@@ -11,11 +11,11 @@ from fastapi import Request
 from tidings import jsonbody
 from tidings.core.app_sessions import AppSession, AppSessionService
 from tidings.core.blobs import BlobService
-from tidings.core.errors import Forbidden, InvalidInput, TooLarge
 from tidings.core.hub import Core
 from tidings.core.message_lookup import MessageLookup
-from tidings.core.models import Actor
 from tidings.core.system_messages import SystemMessageService
+from tidings.domain.errors import Forbidden, InvalidInput, TooLarge
+from tidings.domain.models import Actor
 from tidings.gateways.connectycube.query import ParamsError, parse_params
 
 TOKEN_HEADER = "cb-token"

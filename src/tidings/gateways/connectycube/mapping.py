@@ -15,7 +15,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from tidings.core.errors import (
+from tidings.domain.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -26,7 +26,7 @@ from tidings.core.errors import (
     TooLarge,
     Unauthenticated,
 )
-from tidings.core.models import Dialog, FileInfo, Message, User
+from tidings.domain.models import Dialog, FileInfo, Message, User
 from tidings.gateways.connectycube.query import ParamsError, as_int_list, as_list
 
 #: The exact body that makes the SDK call ``config.on.sessionExpired`` (§2.6).

@@ -17,7 +17,7 @@ from typing import IO, Any
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from tidings.core.errors import InvalidInput, TooLarge
+from tidings.domain.errors import InvalidInput, TooLarge
 
 MAX_FIELD = 4096
 MAX_PARTS = 20

@@ -15,8 +15,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from tidings.core.errors import InvalidInput, NotFound
-from tidings.core.models import Actor, FileInfo
+from tidings.domain.errors import InvalidInput, NotFound
+from tidings.domain.models import Actor, FileInfo
 from tidings.gateways.connectycube.deps import (
     api_base,
     params,

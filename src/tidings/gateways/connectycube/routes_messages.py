@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from tidings.core.errors import DomainError, InvalidInput, NotFound
-from tidings.core.models import Actor, HistoryFilter, Message
+from tidings.domain.errors import DomainError, InvalidInput, NotFound
+from tidings.domain.models import Actor, HistoryFilter, Message
 from tidings.gateways.connectycube.deps import chat_domain, params, services, user_actor
 from tidings.gateways.connectycube.mapping import (
     attachments_from_wire,

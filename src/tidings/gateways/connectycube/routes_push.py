@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from tidings import jsonbody
 from tidings.core.devices import Device
-from tidings.core.errors import InvalidInput, NotFound
+from tidings.domain.errors import InvalidInput, NotFound
 from tidings.gateways.connectycube.deps import params, services, user_actor
 from tidings.gateways.connectycube.mapping import iso, user_ids
 

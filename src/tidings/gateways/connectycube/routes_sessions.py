@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from tidings.core.errors import InvalidInput
-from tidings.core.models import User
+from tidings.domain.errors import InvalidInput
+from tidings.domain.models import User
 from tidings.gateways.connectycube.deps import params, services, session
 from tidings.gateways.connectycube.mapping import session_to_wire, user_to_wire
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from tidings.core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from tidings.core.models import Actor
+from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from tidings.domain.models import Actor
 from tidings.gateways.connectycube.deps import params, services, session, token_of, user_actor
 from tidings.gateways.connectycube.mapping import user_fields_from_wire, user_to_wire
 from tidings.gateways.connectycube.query import (

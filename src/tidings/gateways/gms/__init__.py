@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tidings.core.errors import Unavailable
-from tidings.core.events import Event
 from tidings.core.gms_chats import Chat, Entry, GmsChatChanged
 from tidings.core.hub import Core
+from tidings.domain.errors import Unavailable
+from tidings.domain.events import Event
 from tidings.gateways.gms.chat_v2_comet import PREFIX as CHAT_V2
 from tidings.gateways.gms.chat_v2_comet import ChatV2Comet
 from tidings.gateways.gms.mapping import error_body, notification

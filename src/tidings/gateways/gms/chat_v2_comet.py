@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from tidings.core.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from tidings.core.gms_chats import Chat, Entry
 from tidings.core.hub import Core
+from tidings.domain.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from tidings.gateways.gms.mapping import v2_error, v2_response
 from tidings.gateways.gms.protocol import profile_of
 

@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 
 from tidings import jsonbody
 from tidings.core.callbacks import Callback
-from tidings.core.errors import DomainError, NotFound
 from tidings.core.hub import Core
+from tidings.domain.errors import DomainError, NotFound
 from tidings.gateways.gms import dialogs
 from tidings.gateways.gms.mapping import error_body, interaction, record, v2_error, v2_response
 from tidings.gateways.gms.protocol import iso_ms, parse_params, profile_of

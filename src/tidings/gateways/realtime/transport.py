@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket
 
 from tidings.core.catch_up import MARGIN_MS, missed_messages
-from tidings.core.errors import DomainError, Unauthenticated
-from tidings.core.models import Actor
+from tidings.domain.errors import DomainError, Unauthenticated
+from tidings.domain.models import Actor
 from tidings.fanout import SentSeqs
 from tidings.gateways.realtime.protocol import (
     Command,

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from tidings import jsonbody
-from tidings.core.errors import DomainError, RateLimited, Unavailable
+from tidings.domain.errors import DomainError, RateLimited, Unavailable
 from tidings.gateways.rest import devices, dialogs, files, messages, sessions, social, users
 from tidings.gateways.rest.schemas import ErrorOut
 from tidings.http_middleware import BodyTooLarge

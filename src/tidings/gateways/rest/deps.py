@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from tidings.core.errors import Unauthenticated
 from tidings.core.hub import Core
-from tidings.core.models import Actor
+from tidings.domain.errors import Unauthenticated
+from tidings.domain.models import Actor
 
 bearer = HTTPBearer(auto_error=False, description="A session token from POST /api/v1/sessions")
 

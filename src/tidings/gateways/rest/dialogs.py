@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tidings.core.models import DIALOG_TYPES, Dialog
+from tidings.domain.models import DIALOG_TYPES, Dialog
 from tidings.gateways.rest.deps import ActorDep, CoreDep
 from tidings.gateways.rest.schemas import (
     DialogIn,

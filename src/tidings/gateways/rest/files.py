@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from tidings.core.models import FileInfo
+from tidings.domain.models import FileInfo
 from tidings.gateways.rest.deps import ActorDep, CoreDep, OptionalActorDep
 
 router = APIRouter(tags=["files"])

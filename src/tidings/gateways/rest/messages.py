@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from tidings.core.models import HistoryFilter, Message
+from tidings.domain.models import HistoryFilter, Message
 from tidings.gateways.rest.deps import ActorDep, CoreDep
 from tidings.gateways.rest.schemas import (
     HistoryOut,

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tidings.core.models import Contact, Dialog, Message, User
+from tidings.domain.models import Contact, Dialog, Message, User
 from tidings.text import has_unstorable_text
 
 UserId = Field(gt=0, le=2**31 - 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from tidings.core.models import Contact, PrivacyItem, PrivacyList
+from tidings.domain.models import Contact, PrivacyItem, PrivacyList
 from tidings.gateways.rest.deps import ActorDep, CoreDep, UserIdPath
 from tidings.gateways.rest.schemas import (
     ActiveListIn,

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tidings.core.errors import Unauthenticated
-from tidings.core.models import Presence, User
+from tidings.domain.errors import Unauthenticated
+from tidings.domain.models import Presence, User
 from tidings.gateways.rest.deps import ActorDep, CoreDep, UserIdPath
 from tidings.gateways.rest.schemas import SignupIn, UserList, UserUpdateIn
 from tidings.gateways.rest.validation import parse_int_list

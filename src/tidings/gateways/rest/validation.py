@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tidings.core.errors import InvalidInput
-from tidings.core.ids import is_valid_id
+from tidings.domain.errors import InvalidInput
+from tidings.domain.ids import is_valid_id
 
 
 def parse_int_list(raw: str, field: str, *, most: int = 100) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tidings.core.desk_models import DeskComment, DeskConfig, DeskTicket
-from tidings.core.models import App
+from tidings.domain.models import App
 from tidings.gateways.servicedesk.protocol import RATING_SETTINGS, timestamp, without_nulls
 
 

@@ -21,8 +21,8 @@ from fastapi.routing import APIRoute
 from tidings import jsonbody
 from tidings.core.desk_auth import AuthUnavailable
 from tidings.core.desk_models import CommandOutcome, DeskIdentity
-from tidings.core.errors import DomainError, Forbidden, NotFound, Unavailable
 from tidings.core.hub import Core
+from tidings.domain.errors import DomainError, Forbidden, NotFound, Unavailable
 from tidings.gateways.servicedesk import mapping
 from tidings.gateways.servicedesk.protocol import (
     CALC_OPERATOR_TIME,

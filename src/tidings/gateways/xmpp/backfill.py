@@ -24,8 +24,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from tidings.core.delivered_marks import LOOK_UP
-from tidings.core.errors import DomainError
 from tidings.core.offline import undelivered
+from tidings.domain.errors import DomainError
 from tidings.gateways.xmpp import outbound
 
 if TYPE_CHECKING:

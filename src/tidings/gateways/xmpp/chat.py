@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from tidings.core.errors import DomainError, InvalidInput
-from tidings.core.ids import is_valid_id
+from tidings.domain.errors import DomainError, InvalidInput
+from tidings.domain.ids import is_valid_id
 from tidings.gateways.xmpp import mapping
 from tidings.gateways.xmpp import namespaces as ns
 from tidings.gateways.xmpp.ext_connectycube.stanza import read_extra

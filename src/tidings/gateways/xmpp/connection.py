@@ -15,8 +15,8 @@ import secrets
 from typing import TYPE_CHECKING, Any, Protocol
 from xml.etree.ElementTree import Element
 
-from tidings.core.errors import RateLimited
-from tidings.core.models import Actor
+from tidings.domain.errors import RateLimited
+from tidings.domain.models import Actor
 from tidings.gateways.xmpp import dispatch
 from tidings.gateways.xmpp.events import (
     AuthRequested,

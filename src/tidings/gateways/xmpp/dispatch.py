@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from tidings.core.errors import DomainError
+from tidings.domain.errors import DomainError
 from tidings.gateways.xmpp import chat, mapping
 from tidings.gateways.xmpp import namespaces as ns
 from tidings.gateways.xmpp.jid import JID, JidError

@@ -1,6 +1,6 @@
 """What the peer did, as :class:`~tidings.gateways.xmpp.protocol.XmppStream` reports it.
 
-Wire events only: they never go on the bus (domain events live in ``core/events.py``).
+Wire events only: they never go on the bus (domain events live in ``domain/events.py``).
 """
 
 from __future__ import annotations

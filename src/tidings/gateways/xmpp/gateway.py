@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from tidings.core.catch_up import MARGIN_MS, Missed, missed_messages
-from tidings.core.errors import DomainError, RateLimited
-from tidings.core.models import Actor
 from tidings.core.system_messages import SystemMessageService
+from tidings.domain.errors import DomainError, RateLimited
+from tidings.domain.models import Actor
 from tidings.gateways.xmpp.ack_timer import AckTimer
 from tidings.gateways.xmpp.jid import Addressing
 from tidings.gateways.xmpp.registry import SessionRegistry

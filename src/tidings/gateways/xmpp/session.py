@@ -24,10 +24,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
-from tidings.core import events as ev
 from tidings.core.delivered_marks import Audience, audience_for
-from tidings.core.errors import DomainError
-from tidings.core.models import Actor
+from tidings.domain import events as ev
+from tidings.domain.errors import DomainError
+from tidings.domain.models import Actor
 from tidings.fanout import SentSeqs
 from tidings.gateways.xmpp import backfill, outbound
 from tidings.gateways.xmpp.confirmations import Confirmations

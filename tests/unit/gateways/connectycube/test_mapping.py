@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tidings.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from tidings.core.models import Dialog, FileInfo, Message, User
+from tidings.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from tidings.domain.models import Dialog, FileInfo, Message, User
 from tidings.gateways.connectycube.mapping import (
     attachment_to_wire,
     attachments_from_wire,

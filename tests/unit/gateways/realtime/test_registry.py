@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from tidings.bus import MemoryBus
 from tidings.core.catch_up import Missed
-from tidings.core.events import MessageCreated, PresenceChanged, TypingChanged
+from tidings.domain.events import MessageCreated, PresenceChanged, TypingChanged
 from tidings.fanout import SentSeqs
 from tidings.gateways.realtime.registry import CLOSE_TOO_SLOW, ConnectionRegistry
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from tidings.core.errors import DomainError
+from tidings.domain.errors import DomainError
 from tidings.gateways.xmpp.jid import JID, JidError, parse_room_local
 from tidings.gateways.xmpp.muc.stanza import join_error, self_presence
 from tidings.gateways.xmpp.stanza import E, iq_result

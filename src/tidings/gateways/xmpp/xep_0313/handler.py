@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
-from tidings.core.models import HistoryFilter
+from tidings.domain.models import HistoryFilter
 from tidings.gateways.xmpp import mapping
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.muc.handler import room_dialog
