@@ -31,6 +31,7 @@ test-deps:
 
 test: install-test test-deps
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 # Benchmarks against Prosody and ejabberd (bench/README.md); apt-get needs root.
@@ -49,8 +50,9 @@ bench-quick: bench-deps
 lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
 
 # Build and tool caches only: the virtualenv and var/ (your data) stay.
 clean:
-	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf build dist src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find src tests -type d -name __pycache__ -prune -exec rm -rf {} +

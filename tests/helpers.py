@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +23,29 @@ async def expect_error(awaitable: Any, status: int, code: str) -> ApiError:
         await awaitable
     assert (info.value.status, info.value.code) == (status, code), info.value
     return info.value
+
+
+async def wait_until(
+    predicate: Callable[[], Any], limit: float = 30.0, *, what: str = "", every: float = 0.02
+) -> Any:
+    """Poll ``predicate`` (a function, sync or async) until it returns something truthy,
+    and return that.
+
+    This is how a test waits for something that happens elsewhere (another task, a
+    thread, a server process) without a fixed sleep: it goes on as soon as the
+    condition holds. ``limit`` (seconds) is not a timed assertion: it only turns a hang into
+    a failure, so it is generous.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {limit} s waiting for {what or predicate}")
+        await asyncio.sleep(every)
 
 
 @contextmanager

@@ -1,7 +1,9 @@
 """Builds the ASGI application and runs it: one process serving every HTTP gateway.
 
-``build_app(settings)`` wires store, bus, file storage and core together in the
-app's lifespan; ``serve(settings)`` runs it under uvicorn (on uvloop when
+``build_app(settings)`` mounts every gateway's routes the same way (each is a
+:class:`~tidings.gateways.Gateway`) and, in the app's lifespan, starts store, bus,
+core, delivery workers and the gateways on one exit stack, so a failure part-way
+stops what had started; ``serve(settings)`` runs it under uvicorn (on uvloop when
 installed) and prints the address it listens on, so ``--port 0`` is usable by
 scripts and tests.
 """
@@ -17,25 +19,23 @@ import sys
 from collections.abc import AsyncIterator
 
 import uvicorn
-from fastapi import FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tidings import __version__
 from tidings.bus import create_bus
-from tidings.console import install_console
+from tidings.console import ConsoleMount
 from tidings.core.hub import Core
 from tidings.delivery import DeliveryWorkers
 from tidings.files import LocalFileStorage
-from tidings.gateways.bayeux import BayeuxGateway
-from tidings.gateways.bayeux import build_routes as bayeux_routes
-from tidings.gateways.connectycube import build_connectycube_app
-from tidings.gateways.gms import GmsGateway
-from tidings.gateways.gms import build_routes as gms_routes
-from tidings.gateways.realtime import RealtimeGateway
-from tidings.gateways.rest import build_router, install_error_handlers
-from tidings.gateways.servicedesk import DeskPathMiddleware
-from tidings.gateways.servicedesk import router as servicedesk_router
-from tidings.gateways.xmpp import XmppGateway, handle_websocket, start_xmpp_listener
+from tidings.gateways import CoreOf, Gateway
+from tidings.gateways.bayeux import BayeuxMount
+from tidings.gateways.connectycube import ConnectyCubeMount
+from tidings.gateways.gms import GmsMount
+from tidings.gateways.realtime import RealtimeMount
+from tidings.gateways.rest import RestMount, install_error_handlers
+from tidings.gateways.servicedesk import DeskPathMiddleware, ServiceDeskMount
+from tidings.gateways.xmpp import XmppMount
 from tidings.http_middleware import BodyLimitMiddleware, MetricsMiddleware, StorableInputMiddleware
 from tidings.http_timeouts import timed_http_protocol
 from tidings.observability import configure_logging, render_metrics
@@ -49,60 +49,82 @@ log = logging.getLogger("tidings.server")
 GC_THRESHOLD = 20_000
 
 
+def build_gateways(settings: Settings, core_of: CoreOf) -> list[Gateway]:
+    """Every gateway, in route order (a path meets the first route that matches it, so
+    Bayeux's ``/genesys/cometd`` comes before the rest of ``/genesys``) and start order
+    (GMS delivers over the started Bayeux gateway); they stop in reverse."""
+    bayeux = BayeuxMount(core_of, "/genesys/cometd")
+    return [
+        RestMount(),
+        ServiceDeskMount(),
+        ConsoleMount(),
+        ConnectyCubeMount(core_of),
+        bayeux,
+        GmsMount(core_of, lambda: bayeux.gateway),
+        RealtimeMount(core_of),
+        XmppMount(core_of, settings.host, settings.xmpp_port),
+    ]
+
+
+@contextlib.asynccontextmanager
+async def running(gateway: Gateway) -> AsyncIterator[None]:
+    """``gateway`` started for the span of the block; a failed start is logged by name
+    (whatever started before it is stopped by the enclosing exit stack)."""
+    try:
+        await gateway.start()
+    except Exception as exc:
+        log.error("gateway %s failed to start: %s", gateway.name, exc)
+        raise
+    try:
+        yield
+    finally:
+        await gateway.stop()
+
+
 def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     """The whole HTTP surface. The core is created when the app starts."""
 
+    def core_of() -> Core:
+        return app.state.core  # type: ignore[no-any-return]
+
+    gateways = build_gateways(settings, core_of)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.effective_database_url, sqlite_driver=settings.sqlite_driver)
-        if run_migrations:
-            await migrate(db)
-        bus = create_bus(
-            settings.bus_url,
-            client_name=f"tidings-{settings.node_id}",
-            backlog=settings.bus_backlog,
-        )
-        await bus.start()
-        core = Core(settings, db, bus, LocalFileStorage(settings.files_dir))
-        realtime = RealtimeGateway(core)
-        await realtime.start()
-        xmpp = XmppGateway(core)
-        await xmpp.start()
-        app.state.xmpp = xmpp
-        xmpp_server = None
-        if settings.xmpp_port != 0:
-            xmpp_server, xmpp_port = await start_xmpp_listener(
-                core, settings.host, settings.xmpp_port, xmpp
+        # Everything is entered on one exit stack: a failure part-way stops what
+        # already started, in reverse order, and so does shutdown.
+        async with contextlib.AsyncExitStack() as stack:
+            db = Database(settings.effective_database_url, sqlite_driver=settings.sqlite_driver)
+            stack.push_async_callback(db.close)
+            if run_migrations:
+                await migrate(db)
+            bus = create_bus(
+                settings.bus_url,
+                client_name=f"tidings-{settings.node_id}",
+                backlog=settings.bus_backlog,
             )
-            log.info("xmpp listening", extra={"port": xmpp_port})
-        bayeux = BayeuxGateway(core)
-        await bayeux.start()
-        app.state.bayeux = bayeux
-        gms = GmsGateway(core, bayeux)
-        await gms.start()
-        delivery = DeliveryWorkers(core)
-        await delivery.start()
-        app.state.delivery = delivery
-        app.state.core = core
-        app.state.realtime = realtime
-        log.info(
-            "started", extra={"node_id": settings.node_id, "bus": settings.bus_url.split(":")[0]}
-        )
-        try:
+            await bus.start()
+            stack.push_async_callback(bus.close)
+            core = Core(settings, db, bus, LocalFileStorage(settings.files_dir))
+            stack.push_async_callback(core.auth.aclose)
+            stack.push_async_callback(core.outbound.aclose)
+            app.state.core = core
+            delivery = DeliveryWorkers(core)
+            await delivery.start()
+            stack.push_async_callback(delivery.stop)
+            app.state.delivery = delivery
+            # Sessions ending as their gateway stops mark what they saw: write it last.
+            stack.push_async_callback(core.delivered_marks.flush)
+            for gateway in gateways:
+                await stack.enter_async_context(running(gateway))
+            app.state.gateways = {gateway.name: gateway for gateway in gateways}
+            # The running XMPP gateway, for operators' tools and tests.
+            app.state.xmpp = next(g.gateway for g in gateways if isinstance(g, XmppMount))
+            log.info(
+                "started",
+                extra={"node_id": settings.node_id, "bus": settings.bus_url.split(":")[0]},
+            )
             yield
-        finally:
-            if xmpp_server is not None:
-                xmpp_server.close()
-            await xmpp.stop()
-            await realtime.stop()
-            await core.delivered_marks.flush()
-            await delivery.stop()
-            await gms.stop()
-            await bayeux.stop()
-            await bus.close()
-            await core.outbound.aclose()
-            await core.auth.aclose()
-            await db.close()
 
     app = FastAPI(
         title="tidings",
@@ -111,20 +133,8 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(build_router())
-    app.include_router(servicedesk_router)
-    install_console(app)
-    app.mount("/connectycube", build_connectycube_app(lambda: app.state.core))
-    app.router.routes.extend(bayeux_routes("/genesys/cometd", lambda: app.state.bayeux))
-    app.router.routes.extend(gms_routes(lambda: app.state.core))
-
-    @app.websocket("/xmpp-websocket")
-    async def xmpp_socket(websocket: WebSocket) -> None:
-        await handle_websocket(websocket.app.state.xmpp, websocket)
-
-    @app.websocket("/api/v1/ws")
-    async def realtime_socket(websocket: WebSocket) -> None:
-        await websocket.app.state.realtime.handle(websocket)
+    for gateway in gateways:
+        app.router.routes.extend(gateway.routes())
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:

@@ -1,302 +1,335 @@
-"""Every ``TIDINGS_*`` environment variable, typed and documented in one place.
+"""Every ``TIDINGS_*`` environment variable, declared once: type, default, bounds, doc.
 
 The defaults run on one machine with nothing else installed: a SQLite file and
 stored files under ``./var``, and an in-memory event bus. Point
 ``TIDINGS_DATABASE_URL`` at PostgreSQL and ``TIDINGS_BUS_URL`` at Redis to run
-several nodes. ``docs/configuration.md`` is generated from :data:`VARIABLES`.
+several nodes.
+
+Each field of :class:`Settings` is one variable (``TIDINGS_`` + its name in capitals);
+pydantic-settings reads and checks it, so a typo in a value stops the process at
+start with the variable named, rather than surfacing later as odd behaviour.
+``docs/configuration.md`` carries the table :func:`configuration_markdown` renders from
+these declarations (``python -m tidings.settings --write-docs docs/configuration.md``).
+
+Constructing ``Settings(...)`` reads no environment: tests and embedders get the
+declared defaults plus what they pass. :meth:`Settings.from_env` is what the CLI uses.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+import sys
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any, Literal, get_args
 
-#: name -> (attribute, default as text, description). The single source of truth.
-VARIABLES: dict[str, tuple[str, str, str]] = {
-    "TIDINGS_DATA_DIR": ("data_dir", "./var", "Folder for the SQLite database and stored files."),
-    "TIDINGS_DATABASE_URL": (
-        "database_url",
+from annotated_types import Ge, Le
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+PREFIX = "TIDINGS_"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+#: The environment :meth:`Settings.from_env` is reading; None: read none.
+_environ: ContextVar[Mapping[str, str] | None] = ContextVar("tidings_environ", default=None)
+
+
+class SettingsError(ValueError):
+    """An invalid ``TIDINGS_*`` value; the message is one line naming each variable."""
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source, over a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        if self.case_sensitive:
+            return dict(self._environ)
+        return {key.lower(): value for key, value in self._environ.items()}
+
+
+class Settings(BaseSettings):
+    """Immutable configuration of one tidings process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, frozen=True, extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        Path("./var"), description="Folder for the SQLite database and stored files."
+    )
+    database_url: str = Field(
         "",
-        "SQLAlchemy URL. Empty means the SQLite file `<data dir>/tidings.db` (for any "
+        description="SQLAlchemy URL. Empty means the SQLite file `<data dir>/tidings.db` (for any "
         "`sqlite` URL, `TIDINGS_SQLITE_DRIVER` picks how it is called); "
         "use `postgresql+asyncpg://user@host/db` in production.",
-    ),
-    "TIDINGS_SQLITE_DRIVER": (
-        "sqlite_driver",
+    )
+    sqlite_driver: Literal["inline", "thread"] = Field(
         "inline",
-        "How SQLite is called: `inline` runs each statement on the event loop's thread "
-        "(fast: statements take microseconds); `thread` uses aiosqlite's worker thread "
+        description="How SQLite is called: `inline` runs each statement on the event loop's "
+        "thread (fast: statements take microseconds); `thread` uses aiosqlite's worker thread "
         "(a long query does not stall the loop, but every statement pays a thread hop).",
-    ),
-    "TIDINGS_BUS_URL": (
-        "bus_url",
+    )
+    bus_url: str = Field(
         "memory://",
-        "Event bus: `memory://` (one process) or `redis://host:6379/0` (several nodes).",
-    ),
-    "TIDINGS_BUS_BACKLOG": (
-        "bus_backlog",
-        "10000",
-        "Events a node holds, in order, while Redis is unreachable, and publishes when it "
-        "is back. Past this, new events are dropped and every node catches its live "
+        pattern=r"^(memory|rediss?|unix)://",
+        description="Event bus: `memory://` (one process) or `redis://host:6379/0` "
+        "(several nodes).",
+    )
+    bus_backlog: int = Field(
+        10000,
+        ge=1,
+        description="Events a node holds, in order, while Redis is unreachable, and publishes "
+        "when it is back. Past this, new events are dropped and every node catches its live "
         "sessions up from the store.",
-    ),
-    "TIDINGS_CATCH_UP_LIMIT": (
-        "catch_up_limit",
-        "10000",
-        "Most messages a node reads back from the store after a bus outage to push to its "
-        "live sessions; if more were missed, clients are told to resync.",
-    ),
-    "TIDINGS_HOST": ("host", "127.0.0.1", "Address the HTTP server binds to."),
-    "TIDINGS_PORT": ("port", "8080", "HTTP port (REST, WebSocket, console). 0 picks a free one."),
-    "TIDINGS_XMPP_PORT": ("xmpp_port", "5222", "XMPP c2s port; 0 disables it."),
-    "TIDINGS_XMPP_DOMAIN": ("xmpp_domain", "localhost", "XMPP domain used in every JID."),
-    "TIDINGS_XMPP_CERT": (
-        "xmpp_cert",
+    )
+    catch_up_limit: int = Field(
+        10000,
+        ge=1,
+        description="Most messages a node reads back from the store after a bus outage to push "
+        "to its live sessions; if more were missed, clients are told to resync.",
+    )
+    host: str = Field("127.0.0.1", min_length=1, description="Address the HTTP server binds to.")
+    port: int = Field(
+        8080,
+        ge=0,
+        le=65535,
+        description="HTTP port (REST, WebSocket, console). 0 picks a free one.",
+    )
+    xmpp_port: int = Field(5222, ge=0, le=65535, description="XMPP c2s port; 0 disables it.")
+    xmpp_domain: str = Field(
+        "localhost", min_length=1, description="XMPP domain used in every JID."
+    )
+    xmpp_cert: str = Field(
         "",
-        "PEM certificate (chain) for XMPP STARTTLS. Empty: a self-signed one is generated "
-        "in the data folder (development only).",
-    ),
-    "TIDINGS_XMPP_KEY": ("xmpp_key", "", "PEM private key of `TIDINGS_XMPP_CERT`."),
-    "TIDINGS_XMPP_ACK_DELAY_MS": (
-        "xmpp_ack_delay_ms",
-        "0",
-        "Milliseconds before the XMPP gateway asks a client to confirm the messages it was "
-        "sent (XEP-0198 `<r/>`, else an XEP-0199 ping); only confirmed ones count as "
+        description="PEM certificate (chain) for XMPP STARTTLS. Empty: a self-signed one is "
+        "generated in the data folder (development only).",
+    )
+    xmpp_key: str = Field("", description="PEM private key of `TIDINGS_XMPP_CERT`.")
+    xmpp_ack_delay_ms: int = Field(
+        0,
+        ge=0,
+        description="Milliseconds before the XMPP gateway asks a client to confirm the messages "
+        "it was sent (XEP-0198 `<r/>`, else an XEP-0199 ping); only confirmed ones count as "
         "delivered. 0: the request goes with every message, so after a dead connection only "
         "what the client read in its last moment arrives twice. More: one answer per client "
         "per delay in big rooms, and up to that much of messages sent again after a dead "
         "connection.",
-    ),
-    "TIDINGS_NODE_ID": ("node_id", "", "Name of this node in logs and presence. Empty: random."),
-    "TIDINGS_SESSION_TTL": ("session_ttl", "86400", "Seconds a session token stays valid."),
-    "TIDINGS_MAX_MESSAGE_LENGTH": (
-        "max_message_length",
-        "10000",
-        "Most characters in one message body.",
-    ),
-    "TIDINGS_MAX_BODY_BYTES": (
-        "max_body_bytes",
-        "1048576",
-        "Largest JSON request body, in bytes (uploads have their own limit).",
-    ),
-    "TIDINGS_MAX_UPLOAD_BYTES": (
-        "max_upload_bytes",
-        "52428800",
-        "Largest uploaded file, in bytes.",
-    ),
-    "TIDINGS_MAX_CONTACTS": ("max_contacts", "300", "Most contacts (roster entries) per user."),
-    "TIDINGS_LOGIN_RATE": (
-        "login_rate",
-        "10",
-        "Failed logins allowed per account from one client address per login window; "
-        "a correct password clears the count. Failures elsewhere never block the owner.",
-    ),
-    "TIDINGS_LOGIN_RATE_PER_ADDRESS": (
-        "login_rate_per_address",
-        "100",
-        "Failed logins allowed per client address per login window (all accounts together).",
-    ),
-    "TIDINGS_LOGIN_WINDOW": (
-        "login_window",
-        "60",
-        "Seconds over which login failures are counted. Limits are shared through Redis "
-        "when `TIDINGS_BUS_URL` is Redis; a limited login gets 429 + Retry-After "
+    )
+    node_id: str = Field("", description="Name of this node in logs and presence. Empty: random.")
+    session_ttl: int = Field(86400, ge=1, description="Seconds a session token stays valid.")
+    max_message_length: int = Field(10000, ge=1, description="Most characters in one message body.")
+    max_body_bytes: int = Field(
+        1048576,
+        ge=1024,
+        description="Largest JSON request body, in bytes (uploads have their own limit).",
+    )
+    max_upload_bytes: int = Field(52428800, ge=1, description="Largest uploaded file, in bytes.")
+    max_contacts: int = Field(300, ge=0, description="Most contacts (roster entries) per user.")
+    login_rate: int = Field(
+        10,
+        ge=1,
+        description="Failed logins allowed per account from one client address per login "
+        "window; a correct password clears the count. Failures elsewhere never block the owner.",
+    )
+    login_rate_per_address: int = Field(
+        100,
+        ge=1,
+        description="Failed logins allowed per client address per login window "
+        "(all accounts together).",
+    )
+    login_window: int = Field(
+        60,
+        ge=1,
+        description="Seconds over which login failures are counted. Limits are shared through "
+        "Redis when `TIDINGS_BUS_URL` is Redis; a limited login gets 429 + Retry-After "
         "(XMPP: `<temporary-auth-failure/>`).",
-    ),
-    "TIDINGS_AUTH_TIMEOUT": (
-        "auth_timeout",
-        "60",
-        "Seconds a connection has to authenticate: XMPP (TCP and WebSocket) must finish "
-        "SASL, a Bayeux WebSocket must complete a handshake; then it is closed. 0: never.",
-    ),
-    "TIDINGS_HTTP_HEADER_TIMEOUT": (
-        "http_header_timeout",
-        "60",
-        "Seconds for a request's headers to arrive (from connect, or from the first byte "
-        "on a kept-alive connection); a late request gets 408 and the connection closes. "
+    )
+    auth_timeout: int = Field(
+        60,
+        ge=0,
+        description="Seconds a connection has to authenticate: XMPP (TCP and WebSocket) must "
+        "finish SASL, a Bayeux WebSocket must complete a handshake; then it is closed. "
         "0: never.",
-    ),
-    "TIDINGS_HTTP_BODY_TIMEOUT": (
-        "http_body_timeout",
-        "60",
-        "Seconds a request body may stall between two reads before it gets 408 and the "
-        "connection closes. 0: never.",
-    ),
-    "TIDINGS_HTTP_KEEPALIVE_TIMEOUT": (
-        "http_keepalive_timeout",
-        "5",
-        "Seconds an idle kept-alive HTTP connection stays open between requests.",
-    ),
-    "TIDINGS_WS_SEND_QUEUE": (
-        "ws_send_queue",
-        "1000",
-        "Events buffered per WebSocket before a slow client is disconnected.",
-    ),
-    "TIDINGS_PRESENCE_TIMEOUT": (
-        "presence_timeout",
-        "90",
-        "Seconds after which a node that stopped refreshing its connections counts as gone.",
-    ),
-    "TIDINGS_DELIVERY_WORKERS": (
-        "delivery_workers",
-        "1",
-        "Outbox delivery workers (push, webhooks) in this process; 0 runs none.",
-    ),
-    "TIDINGS_DELIVERY_MAX_ATTEMPTS": (
-        "delivery_max_attempts",
-        "12",
-        "Tries of one push or webhook before it is dead-lettered.",
-    ),
-    "TIDINGS_DELIVERY_RETRY_BASE_MS": (
-        "delivery_retry_base_ms",
-        "1000",
-        "First retry delay cap in ms; doubles per try (full jitter).",
-    ),
-    "TIDINGS_DELIVERY_RETRY_MAX_MS": (
-        "delivery_retry_max_ms",
-        "600000",
-        "Longest delay between two tries of one delivery, in ms.",
-    ),
-    "TIDINGS_DELIVERY_POLL_MS": (
-        "delivery_poll_ms",
-        "500",
-        "How often an idle worker looks for due deliveries, in ms.",
-    ),
-    "TIDINGS_DELIVERY_BATCH": (
-        "delivery_batch",
-        "100",
-        "Deliveries a worker claims (and holds in memory) at once.",
-    ),
-    "TIDINGS_DELIVERY_LEASE_MS": (
-        "delivery_lease_ms",
-        "60000",
-        "How long a claimed delivery stays claimed; a crashed worker's rows return after it.",
-    ),
-    "TIDINGS_DELIVERY_PER_DESTINATION": (
-        "delivery_per_destination",
-        "4",
-        "Concurrent requests to one destination (webhook origin or device token).",
-    ),
-    "TIDINGS_WEBHOOK_ALLOW_PRIVATE": (
-        "webhook_allow_private",
-        "0",
-        "1 lets webhooks and the service-desk auth call reach private and loopback"
+    )
+    http_header_timeout: int = Field(
+        60,
+        ge=0,
+        description="Seconds for a request's headers to arrive (from connect, or from the "
+        "first byte on a kept-alive connection); a late request gets 408 and the connection "
+        "closes. 0: never.",
+    )
+    http_body_timeout: int = Field(
+        60,
+        ge=0,
+        description="Seconds a request body may stall between two reads before it gets 408 "
+        "and the connection closes. 0: never.",
+    )
+    http_keepalive_timeout: int = Field(
+        5,
+        ge=1,
+        description="Seconds an idle kept-alive HTTP connection stays open between requests.",
+    )
+    ws_send_queue: int = Field(
+        1000,
+        ge=1,
+        description="Events buffered per WebSocket before a slow client is disconnected.",
+    )
+    presence_timeout: int = Field(
+        90,
+        ge=1,
+        description="Seconds after which a node that stopped refreshing its connections "
+        "counts as gone.",
+    )
+    delivery_workers: int = Field(
+        1,
+        ge=0,
+        description="Outbox delivery workers (push, webhooks) in this process; 0 runs none.",
+    )
+    delivery_max_attempts: int = Field(
+        12, ge=1, description="Tries of one push or webhook before it is dead-lettered."
+    )
+    delivery_retry_base_ms: int = Field(
+        1000,
+        ge=1,
+        description="First retry delay cap in ms; doubles per try (full jitter).",
+    )
+    delivery_retry_max_ms: int = Field(
+        600000,
+        ge=1,
+        description="Longest delay between two tries of one delivery, in ms; at least "
+        "`TIDINGS_DELIVERY_RETRY_BASE_MS`.",
+    )
+    delivery_poll_ms: int = Field(
+        500,
+        ge=1,
+        description="How often an idle worker looks for due deliveries, in ms.",
+    )
+    delivery_batch: int = Field(
+        100,
+        ge=1,
+        description="Deliveries a worker claims (and holds in memory) at once.",
+    )
+    delivery_lease_ms: int = Field(
+        60000,
+        ge=1,
+        description="How long a claimed delivery stays claimed; a crashed worker's rows "
+        "return after it.",
+    )
+    delivery_per_destination: int = Field(
+        4,
+        ge=1,
+        description="Concurrent requests to one destination (webhook origin or device token).",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="1 lets webhooks and the service-desk auth call reach private and loopback"
         " addresses (tests, trusted networks).",
-    ),
-    "TIDINGS_APNS_URL": (
-        "apns_url",
+    )
+    apns_url: str = Field(
         "https://api.push.apple.com",
-        "APNs provider API for production device tokens.",
-    ),
-    "TIDINGS_APNS_SANDBOX_URL": (
-        "apns_sandbox_url",
+        pattern=r"^https?://",
+        description="APNs provider API for production device tokens.",
+    )
+    apns_sandbox_url: str = Field(
         "https://api.sandbox.push.apple.com",
-        "APNs provider API for development device tokens.",
-    ),
-    "TIDINGS_APNS_KEY_PATH": ("apns_key_path", "", "APNs token-auth key (.p8). Empty: no APNs."),
-    "TIDINGS_APNS_KEY_ID": ("apns_key_id", "", "Key ID of the APNs .p8 key."),
-    "TIDINGS_APNS_TEAM_ID": ("apns_team_id", "", "Apple developer team ID (JWT issuer)."),
-    "TIDINGS_APNS_TOPIC": ("apns_topic", "", "Default apns-topic: the app's bundle ID."),
-    "TIDINGS_FCM_CREDENTIALS": (
-        "fcm_credentials",
-        "",
-        "Path to a Firebase service-account JSON file. Empty: no FCM.",
-    ),
-    "TIDINGS_FCM_URL": (
-        "fcm_url",
+        pattern=r"^https?://",
+        description="APNs provider API for development device tokens.",
+    )
+    apns_key_path: str = Field("", description="APNs token-auth key (.p8). Empty: no APNs.")
+    apns_key_id: str = Field("", description="Key ID of the APNs .p8 key.")
+    apns_team_id: str = Field("", description="Apple developer team ID (JWT issuer).")
+    apns_topic: str = Field("", description="Default apns-topic: the app's bundle ID.")
+    fcm_credentials: str = Field(
+        "", description="Path to a Firebase service-account JSON file. Empty: no FCM."
+    )
+    fcm_url: str = Field(
         "https://fcm.googleapis.com",
-        "FCM HTTP v1 API root; messages go to `/v1/projects/{project}/messages:send`.",
-    ),
-    "TIDINGS_FCM_TOKEN_URI": (
-        "fcm_token_uri",
+        pattern=r"^https?://",
+        description="FCM HTTP v1 API root; messages go to `/v1/projects/{project}/messages:send`.",
+    )
+    fcm_token_uri: str = Field(
         "",
-        "OAuth2 token endpoint. Empty: the service account's `token_uri`.",
-    ),
-    "TIDINGS_EVENT_LOOP": (
-        "event_loop",
+        description="OAuth2 token endpoint. Empty: the service account's `token_uri`.",
+    )
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         "auto",
-        "`auto` (uvloop when installed, else asyncio), `uvloop` or `asyncio`.",
-    ),
-    "TIDINGS_LOG_FORMAT": ("log_format", "json", "`json` (one object per line) or `text`."),
-    "TIDINGS_LOG_LEVEL": ("log_level", "INFO", "Python logging level."),
-}
+        description="`auto` (uvloop when installed, else asyncio), `uvloop` or `asyncio`.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`json` (one object per line) or `text`."
+    )
+    log_level: LogLevel = Field("INFO", description="Python logging level (any case).")
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keywords first; then the environment, but only inside :meth:`from_env`."""
+        environ = _environ.get()
+        if environ is None:
+            return (init_settings,)
+        return (init_settings, _MappingSource(settings_cls, environ))
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Immutable configuration of one tidings process."""
+    @field_validator("node_id")
+    @classmethod
+    def _random_node_id(cls, value: str) -> str:
+        return value or uuid.uuid4().hex[:12]
 
-    data_dir: Path = Path("./var")
-    database_url: str = ""
-    sqlite_driver: str = "inline"
-    bus_url: str = "memory://"
-    bus_backlog: int = 10000
-    catch_up_limit: int = 10000
-    host: str = "127.0.0.1"
-    port: int = 8080
-    xmpp_port: int = 5222
-    xmpp_domain: str = "localhost"
-    xmpp_cert: str = ""
-    xmpp_key: str = ""
-    xmpp_ack_delay_ms: int = 0
-    node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    session_ttl: int = 86400
-    max_message_length: int = 10000
-    max_body_bytes: int = 1048576
-    max_upload_bytes: int = 52428800
-    max_contacts: int = 300
-    login_rate: int = 10
-    login_rate_per_address: int = 100
-    login_window: int = 60
-    auth_timeout: int = 60
-    http_header_timeout: int = 60
-    http_body_timeout: int = 60
-    http_keepalive_timeout: int = 5
-    ws_send_queue: int = 1000
-    presence_timeout: int = 90
-    delivery_workers: int = 1
-    delivery_max_attempts: int = 12
-    delivery_retry_base_ms: int = 1000
-    delivery_retry_max_ms: int = 600000
-    delivery_poll_ms: int = 500
-    delivery_batch: int = 100
-    delivery_lease_ms: int = 60000
-    delivery_per_destination: int = 4
-    webhook_allow_private: bool = False
-    apns_url: str = "https://api.push.apple.com"
-    apns_sandbox_url: str = "https://api.sandbox.push.apple.com"
-    apns_key_path: str = ""
-    apns_key_id: str = ""
-    apns_team_id: str = ""
-    apns_topic: str = ""
-    fcm_credentials: str = ""
-    fcm_url: str = "https://fcm.googleapis.com"
-    fcm_token_uri: str = ""
-    event_loop: str = "auto"
-    log_format: str = "json"
-    log_level: str = "INFO"
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _retry_bounds(self) -> Settings:
+        if self.delivery_retry_max_ms < self.delivery_retry_base_ms:
+            raise ValueError(
+                f"{PREFIX}DELIVERY_RETRY_MAX_MS ({self.delivery_retry_max_ms}) is below "
+                f"{PREFIX}DELIVERY_RETRY_BASE_MS ({self.delivery_retry_base_ms})"
+            )
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Read the ``TIDINGS_*`` variables; keyword overrides (CLI flags) win."""
-        environ = os.environ if environ is None else environ
-        types = {f.name: f.type for f in fields(cls)}
-        values: dict[str, object] = {}
-        for name, (attr, default, _doc) in VARIABLES.items():
-            raw = environ.get(name, default)
-            if attr == "node_id" and not raw:
-                continue
-            values[attr] = _convert(raw, types[attr])
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values.get("data_dir"), str):
-            values["data_dir"] = Path(str(values["data_dir"]))
-        return cls(**values)  # type: ignore[arg-type]
+        """Read the ``TIDINGS_*`` variables; keyword overrides (CLI flags) win, None skips.
+
+        Raises :class:`SettingsError` with one line naming every invalid variable.
+        """
+        given = {k: v for k, v in overrides.items() if v is not None}
+        with _reading(os.environ if environ is None else environ):
+            return cls._checked(given)
+
+    @classmethod
+    def _checked(cls, values: dict[str, Any]) -> Settings:
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError(describe(exc)) from None
 
     def with_changes(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with some values changed, checked like the original."""
+        return self._checked({**self.model_dump(), **changes})
 
     @property
     def effective_database_url(self) -> str:
@@ -310,22 +343,113 @@ class Settings:
         return self.data_dir / "files"
 
 
-def _convert(raw: str, kind: object) -> object:
-    if kind in (bool, "bool"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    if kind in (int, "int"):
-        try:
-            return int(raw)
-        except ValueError as exc:
-            raise ValueError(f"expected a whole number, got {raw!r}") from exc
-    if kind in (Path, "Path"):
-        return Path(raw)
-    return raw
+@contextmanager
+def _reading(environ: Mapping[str, str]) -> Iterator[None]:
+    token = _environ.set(environ)
+    try:
+        yield
+    finally:
+        _environ.reset(token)
+
+
+def variable(attribute: str) -> str:
+    return PREFIX + attribute.upper()
+
+
+def describe(exc: ValidationError) -> str:
+    """One line: ``TIDINGS_LOG_FORMAT='xml': Input should be 'json' or 'text'; ...``."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = error["loc"][0] if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        if where:
+            parts.append(f"{variable(str(where))}={error['input']!r}: {message}")
+        else:  # a check across variables names them in its message
+            parts.append(message)
+    return "; ".join(parts)
+
+
+# --- the documentation table -------------------------------------------------------
+
+
+def _default_text(info: FieldInfo) -> str:
+    value = info.default
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Path) and not value.is_absolute():
+        return f"./{value}"  # as a user would write it: relative to the working folder
+    return str(value)
+
+
+def _values_text(annotation: object, info: FieldInfo) -> str:
+    """What a variable accepts, from its declaration: choices, bounds, or the type."""
+    choices = get_args(annotation)
+    if choices and all(isinstance(c, str) for c in choices):
+        return ", ".join(f"`{c}`" for c in choices)
+    if annotation is bool:
+        return "`0` or `1`"
+    if annotation is int:
+        low = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
+        high = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+        if low is not None and high is not None:
+            return f"{low} to {high}"
+        if low is not None:
+            return f"integer ≥ {low}"
+        return "integer"
+    if annotation is Path:
+        return "path"
+    if any(getattr(m, "pattern", None) for m in info.metadata):
+        return "URL"
+    return "text"
 
 
 def configuration_markdown() -> str:
-    """The table in ``docs/configuration.md``."""
-    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    for name, (_attr, default, doc) in VARIABLES.items():
-        lines.append(f"| `{name}` | `{default}` | {doc} |")
+    """The variable table in ``docs/configuration.md``, one row per declared variable."""
+    lines = [
+        "| variable | default | values | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, info in Settings.model_fields.items():
+        values = _values_text(info.annotation, info)
+        doc = info.description or ""
+        lines.append(f"| `{variable(name)}` | `{_default_text(info)}` | {values} | {doc} |")
     return "\n".join(lines) + "\n"
+
+
+#: name -> (attribute, default as text, description), derived from the declarations.
+VARIABLES: dict[str, tuple[str, str, str]] = {
+    variable(name): (name, _default_text(info), info.description or "")
+    for name, info in Settings.model_fields.items()
+}
+
+_TABLE = re.compile(r"^\| variable \|.*?\n(?=\n|\Z)", re.DOTALL | re.MULTILINE)
+
+
+def write_docs(path: Path) -> bool:
+    """Replace the variable table in ``path`` (prose around it stays); True if it changed."""
+    text = path.read_text()
+    new, count = _TABLE.subn(lambda _: configuration_markdown(), text, count=1)
+    if count != 1:
+        raise SystemExit(f"{path}: no variable table found (a line starting '| variable |')")
+    path.write_text(new)
+    return new != text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tidings.settings", description="the TIDINGS_* variables"
+    )
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--markdown", action="store_true", help="print the variable table")
+    group.add_argument("--write-docs", type=Path, metavar="FILE", help="update FILE's table")
+    args = parser.parse_args(argv)
+    if args.markdown:
+        sys.stdout.write(configuration_markdown())
+    else:
+        changed = write_docs(args.write_docs)
+        print(f"{args.write_docs}: {'updated' if changed else 'already current'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

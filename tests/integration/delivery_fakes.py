@@ -32,6 +32,7 @@ from cryptography.x509.oid import NameOID
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from tests.helpers import wait_until
 from tidings.delivery.signing import verify
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -188,10 +189,25 @@ class FakeAPNs:
     unregistered: set[str] = field(default_factory=set)
     #: token -> statuses to answer before accepting (e.g. [503, 429]).
     failures: dict[str, list[int]] = field(default_factory=dict)
+    #: Where it serves and the CA that signed its certificate (set once it runs).
+    url: str = ""
+    ca_file: str = ""
 
     @property
     def key_pem(self) -> str:
         return pem(self.key)
+
+    def app_config(self) -> dict[str, str]:
+        """An app's ``apns`` settings that send here (production and sandbox alike)."""
+        return {
+            "url": self.url,
+            "sandbox_url": self.url,
+            "key_id": self.key_id,
+            "team_id": self.team_id,
+            "key": self.key_pem,
+            "topic": self.topic,
+            "ca_file": self.ca_file,
+        }
 
     def for_token(self, token: str) -> list[dict[str, Any]]:
         return [r for r in self.received if r["token"] == token]
@@ -411,15 +427,5 @@ class WebhookReceiver:
 
 
 async def eventually(check: Callable[[], Any], *, limit: float = 30.0, what: str = "") -> Any:
-    """Poll ``check`` until it returns something truthy (no timed assertion: the timeout
-    only turns a hang into a failure)."""
-    deadline = time.monotonic() + limit
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.02)
+    """:func:`tests.helpers.wait_until`, under the name the delivery tests use."""
+    return await wait_until(check, limit, what=what)

@@ -9,6 +9,7 @@ from aiocometd_ng import Client, ConnectionType
 from aiocometd_ng.exceptions import ServerError
 from aiocometd_ng.extensions import Extension
 
+from tests.helpers import wait_until
 from tidings.gateways.bayeux import BayeuxGateway
 
 BASE = "/genesys/cometd"
@@ -84,11 +85,14 @@ async def test_aiocometd_rehandshakes_after_the_server_drops_its_session(server)
         gateway.server.sessions.pop(old)
         # Wake its held connect so the next connect reaches the server now.
         gateway._wake({old})  # test reaches in to simulate a lost session
-        for _ in range(100):
-            if client._transport.client_id and client._transport.client_id != old:
-                break
-            await asyncio.sleep(0.05)
-        assert client._transport.client_id != old
-        await asyncio.sleep(0.2)
+        new = await wait_until(
+            lambda: client._transport.client_id not in (None, old) and client._transport.client_id,
+            what="the re-handshake",
+        )
+        # The client resubscribes after its handshake; publish once the server has it.
+        await wait_until(
+            lambda: "/again/room" in getattr(gateway.server.sessions.get(new), "subscriptions", ()),
+            what="the resubscription",
+        )
         await client.publish("/again/room", {"back": True})
         assert await _next(client) == {"channel": "/again/room", "data": {"back": True}}

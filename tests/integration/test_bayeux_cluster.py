@@ -16,19 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.integration.processes import ServerProcess, cli_env, run_cli_json
-from tests.services import require_redis
+from tests.integration.processes import ServerProcess, run_cli_json
 from tidings.cli import _with_core
 from tidings.settings import Settings
 
 COMET = "/genesys/cometd"
-
-
-@pytest.fixture
-def cluster_env(tmp_path: Path, postgres_url: str) -> dict[str, str]:
-    return cli_env(tmp_path, TIDINGS_DATABASE_URL=postgres_url, TIDINGS_BUS_URL=require_redis())
 
 
 async def bayeux(http: httpx.AsyncClient, node: str, *messages: dict[str, Any]) -> list[dict]:

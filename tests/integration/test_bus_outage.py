@@ -25,17 +25,15 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
+from tests.integration.conftest import FreshDatabase
 from tests.integration.processes import ServerProcess, cli_env, run_cli_json
-from tests.integration.redis_server import RedisServer, own_redis
-from tests.services import require_postgres
+from tests.integration.redis_server import RedisServer
 from tidings.client import RealtimeConnection, TidingsClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -48,27 +46,6 @@ OUTAGE = 1.0
 DEADLINE = 90.0
 #: Concurrent REST senders: a burst, with sends of one dialog racing each other.
 SENDERS = 4
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[RedisServer]:
-    async with own_redis() as server:
-        yield server
-
-
-@pytest.fixture
-async def database_url() -> AsyncIterator[str]:
-    """A fresh database for this test alone."""
-    admin = require_postgres()
-    name = f"tidings_bus_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 @dataclass
@@ -148,7 +125,7 @@ async def run_outage(
                 await stored.wait_for(lambda: len(sent) >= (TOTAL if whole_burst else KILL_AT))
             if not whole_burst:
                 await redis.kill()
-            await asyncio.sleep(OUTAGE)
+            await asyncio.sleep(OUTAGE)  # the point: Redis stays down this long
             await redis.start()
 
         if whole_burst:
@@ -194,10 +171,10 @@ async def run_outage(
 
 @pytest.mark.slow
 async def test_redis_killed_and_restarted_mid_burst_loses_and_repeats_nothing(
-    tmp_path: Path, database_url: str, redis_server: RedisServer
+    tmp_path: Path, fresh_postgres: FreshDatabase, redis_server: RedisServer
 ) -> None:
     result = await run_outage(
-        tmp_path, database_url, redis_server, backlog=10_000, whole_burst=False
+        tmp_path, fresh_postgres.url, redis_server, backlog=10_000, whole_burst=False
     )
     print(f"\nRedis killed mid-burst for {OUTAGE}s: {result}")
     assert result["barrier_arrived"], result
@@ -207,9 +184,10 @@ async def test_redis_killed_and_restarted_mid_burst_loses_and_repeats_nothing(
 
 @pytest.mark.slow
 async def test_events_dropped_past_the_backlog_are_caught_up_from_the_store(
-    tmp_path: Path, database_url: str, redis_server: RedisServer
+    tmp_path: Path, fresh_postgres: FreshDatabase, redis_server: RedisServer
 ) -> None:
-    result = await run_outage(tmp_path, database_url, redis_server, backlog=20, whole_burst=True)
+    url = fresh_postgres.url
+    result = await run_outage(tmp_path, url, redis_server, backlog=20, whole_burst=True)
     print(f"\nRedis down for the whole burst, backlog of 20: {result}")
     assert result["barrier_arrived"], result
     assert result["lost"] == 0, result

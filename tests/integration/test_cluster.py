@@ -5,22 +5,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-import pytest
-
-from tests.integration.processes import ServerProcess, cli_env, run_cli_json
-from tests.services import require_redis
+from tests.integration.processes import ServerProcess, run_cli_json
 from tidings.client import RealtimeConnection, TidingsClient
-
-
-@pytest.fixture
-def cluster_env(tmp_path, postgres_url):
-    redis_url = require_redis()
-    channel_db = redis_url  # every node of this test shares the default channel on this Redis
-    return cli_env(
-        tmp_path,
-        TIDINGS_DATABASE_URL=postgres_url,
-        TIDINGS_BUS_URL=channel_db,
-    )
 
 
 async def test_message_sent_on_node_two_reaches_websocket_on_node_one(cluster_env) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +25,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.integration.conftest import FreshDatabase
 from tests.integration.processes import ServerProcess, cli_env, run_cli_json
-from tests.services import require_postgres
 from tidings.domain.ids import new_id
 
 TOTAL = 500
@@ -50,21 +49,6 @@ class Tally:
     progress: asyncio.Condition = field(default_factory=asyncio.Condition)
 
 
-@pytest.fixture
-async def fault_database() -> Any:
-    """A fresh database, so terminating its backends touches nothing else."""
-    admin = require_postgres()
-    name = f"tidings_faults_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield conn, name, f"{base}/{name}"
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-
 async def terminate_backends(admin: asyncpg.Connection, database: str) -> int:
     rows = await admin.fetch(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -85,7 +69,7 @@ async def send_until_stored(
             )
         except httpx.TransportError:
             tally.connection_errors += 1
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # a client's pause before it retries
             continue
         if response.status_code == 201:
             assert response.json()["id"] == message_id
@@ -113,7 +97,7 @@ async def killer(admin: asyncpg.Connection, database: str, tally: Tally) -> None
         for _ in range(2):
             tally.terminated_backends += await terminate_backends(admin, database)
             tally.kills += 1
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # the second kill lands on reconnected connections
 
 
 async def history_of(http: httpx.AsyncClient, dialog_id: str) -> list[dict[str, Any]]:
@@ -134,9 +118,10 @@ async def history_of(http: httpx.AsyncClient, dialog_id: str) -> list[dict[str, 
 
 @pytest.mark.postgres
 async def test_terminated_backends_lose_nothing_and_duplicate_nothing(
-    tmp_path: Any, fault_database: Any
+    tmp_path: Any, fresh_postgres: FreshDatabase
 ) -> None:
-    admin, database, url = fault_database
+    # A database of its own, so terminating its backends touches nothing else.
+    admin, database, url = fresh_postgres
     env = cli_env(tmp_path, TIDINGS_DATABASE_URL=url, TIDINGS_DELIVERY_POLL_MS="50")
     app = await run_cli_json(env, "app", "create", "faults")
     for login in ("sender", "reader"):
@@ -269,13 +254,13 @@ class PostgresProxy:
 
 @pytest.mark.postgres
 async def test_database_down_is_503_in_every_gateways_shape_until_it_is_back(
-    tmp_path: Any, fault_database: Any
+    tmp_path: Any, fresh_postgres: FreshDatabase
 ) -> None:
     """Each gateway maps the store's one "connection lost" error onto its own error
     shape, with Retry-After: native ``{"error": {code}}``, ConnectyCube ``{"errors"}``,
     service desk ``{"error": {code, text}}`` (the SDK retries a 503, pyrus wire §12),
     GMS ``{code, phrase, exception}`` (gms wire §1.5), console an HTML page."""
-    _admin, _database, url = fault_database
+    url = fresh_postgres.url
     target = urlsplit(url)
     proxy = await PostgresProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
     proxied = url.replace(f"@{target.hostname}:{target.port}", f"@127.0.0.1:{proxy.port}", 1)

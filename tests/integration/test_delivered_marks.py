@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,7 +24,7 @@ async def delivery_events(server: TestServer, dialog_id: str) -> AsyncIterator[l
     unsubscribe = server.core.bus.subscribe(collect)
     try:
         yield heard
-        await asyncio.sleep(0.05)  # the bus dispatches from a task of its own
+        await server.core.bus.drain()  # the bus dispatches from a task of its own
     finally:
         unsubscribe()
 

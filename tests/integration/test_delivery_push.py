@@ -5,36 +5,14 @@ they should, with the server's unread count as the badge."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
-import pytest_asyncio
 
 from tests.conftest import TestServer
 from tests.helpers import expect_error
-from tests.integration.delivery_fakes import FakeAPNs, FakeFCM, eventually, make_tls, running
+from tests.integration.delivery_fakes import FakeAPNs, FakeFCM, eventually
 from tidings.client.realtime import RealtimeConnection
 from tidings.domain.models import App
 from tidings.store import outbox_claims
-
-
-@pytest_asyncio.fixture(scope="module")
-async def apns(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FakeAPNs]:
-    ca, cert, key = make_tls(tmp_path_factory.mktemp("apns-tls"))
-    fake = FakeAPNs()
-    async with running(fake, tls=(cert, key)) as url:
-        fake.url = url  # type: ignore[attr-defined]
-        fake.ca_file = str(ca)  # type: ignore[attr-defined]
-        yield fake
-
-
-@pytest_asyncio.fixture(scope="module")
-async def fcm() -> AsyncIterator[FakeFCM]:
-    fake = FakeFCM()
-    async with running(fake) as url:
-        fake.root = url
-        yield fake
 
 
 async def push_app(server: TestServer, apns: Any, fcm: FakeFCM) -> App:
@@ -42,15 +20,7 @@ async def push_app(server: TestServer, apns: Any, fcm: FakeFCM) -> App:
     return await server.core.apps.update_app(
         app.id,
         config={
-            "apns": {
-                "url": apns.url,
-                "sandbox_url": apns.url,
-                "key_id": apns.key_id,
-                "team_id": apns.team_id,
-                "key": apns.key_pem,
-                "topic": apns.topic,
-                "ca_file": apns.ca_file,
-            },
+            "apns": apns.app_config(),
             "fcm": {"credentials": fcm.credentials(), "url": fcm.root},
         },
     )

@@ -3,17 +3,10 @@ every event is still delivered, and the receiver processes each exactly once."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import asyncpg
-import pytest
-import pytest_asyncio
 
 from tests.integration.delivery_fakes import WebhookReceiver, eventually, running
 from tests.integration.processes import ServerProcess, cli_env
-from tests.services import require_postgres
 from tidings.bus.memory import MemoryBus
 from tidings.core.hub import Core
 from tidings.core.outbox import enqueue
@@ -23,22 +16,6 @@ from tidings.store import outbox_claims
 from tidings.store.database import Database
 
 EVENTS = 20
-
-
-@pytest_asyncio.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
-        return
-    admin = require_postgres()
-    name = f"tidings_restart_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    yield admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + name
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
 
 
 async def test_killed_mid_retries_then_restarted_delivers_everything_once(

@@ -4,16 +4,15 @@ crash, and concurrent claimers that never take the same row."""
 from __future__ import annotations
 
 import asyncio
-import secrets
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
+from tests.integration.conftest import fresh_postgres_database
 from tests.integration.delivery_fakes import WebhookReceiver, running
-from tests.services import require_postgres
 from tidings.bus.memory import MemoryBus
 from tidings.core.clock import ManualClock
 from tidings.core.hub import Core
@@ -30,34 +29,22 @@ from tidings.store.migrate import migrate
 
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])
 async def core(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Core]:
-    url, admin, name = "", "", ""
-    if request.param == "postgres":
-        admin = require_postgres()
-        name = f"tidings_worker_{secrets.token_hex(4)}"
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        url = f"{base}/{name}"
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=url,
-        delivery_max_attempts=4,
-        delivery_lease_ms=30_000,
-        delivery_batch=10,
-        webhook_allow_private=True,
-    )
-    db = Database(settings.effective_database_url)
-    await migrate(db)
-    core = Core(settings, db, MemoryBus(), MemoryFileStorage(), clock=ManualClock())
-    try:
-        yield core
-    finally:
-        await db.close()
-        if name:
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
+    async with contextlib.AsyncExitStack() as stack:
+        url = ""
+        if request.param == "postgres":
+            url = (await stack.enter_async_context(fresh_postgres_database())).url
+        settings = Settings(
+            data_dir=tmp_path,
+            database_url=url,
+            delivery_max_attempts=4,
+            delivery_lease_ms=30_000,
+            delivery_batch=10,
+            webhook_allow_private=True,
+        )
+        db = Database(settings.effective_database_url)
+        stack.push_async_callback(db.close)  # before the database is dropped
+        await migrate(db)
+        yield Core(settings, db, MemoryBus(), MemoryFileStorage(), clock=ManualClock())
 
 
 async def queue(core: Core, app: App, url: str, count: int) -> None:

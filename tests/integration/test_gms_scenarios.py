@@ -10,32 +10,19 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-import pytest_asyncio
 
 from tests.conftest import TestServer
 from tests.helpers import manual_clock
-from tests.integration.delivery_fakes import FakeAPNs, eventually, make_tls, running
+from tests.integration.delivery_fakes import FakeAPNs, eventually
 from tests.integration.test_gms_seed_flow import gms_app
 from tidings.domain.models import Actor
 from tidings.gateways.gms.protocol import iso_ms
 
 BASE = "/genesys/1/service"
 START = f"{BASE}/callback/callback-for-mobile"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def apns(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FakeAPNs]:
-    ca, cert, key = make_tls(tmp_path_factory.mktemp("gms-scenarios-tls"))
-    fake = FakeAPNs()
-    async with running(fake, tls=(cert, key)) as url:
-        fake.url = url  # type: ignore[attr-defined]
-        fake.ca_file = str(ca)  # type: ignore[attr-defined]
-        yield fake
 
 
 def device(token: str) -> dict[str, str]:

@@ -13,28 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-import pytest_asyncio
 from aiocometd_ng import Client, ConnectionType
 from aiocometd_ng.extensions import Extension
 
 from tests.conftest import TestServer
-from tests.integration.delivery_fakes import FakeAPNs, eventually, make_tls, running
+from tests.integration.delivery_fakes import FakeAPNs, eventually
 from tidings.domain.models import Actor
-
-
-@pytest_asyncio.fixture(scope="module")
-async def apns(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FakeAPNs]:
-    ca, cert, key = make_tls(tmp_path_factory.mktemp("gms-apns-tls"))
-    fake = FakeAPNs()
-    async with running(fake, tls=(cert, key)) as url:
-        fake.url = url  # type: ignore[attr-defined]
-        fake.ca_file = str(ca)  # type: ignore[attr-defined]
-        yield fake
 
 
 async def gms_app(server: TestServer, apns: Any) -> Any:
@@ -43,15 +30,7 @@ async def gms_app(server: TestServer, apns: Any) -> Any:
         app.id,
         config={
             "gms": {"callback_services": ["callback-for-mobile"]},
-            "apns": {
-                "url": apns.url,
-                "sandbox_url": apns.url,
-                "key_id": apns.key_id,
-                "team_id": apns.team_id,
-                "key": apns.key_pem,
-                "topic": apns.topic,
-                "ca_file": apns.ca_file,
-            },
+            "apns": apns.app_config(),
         },
     )
 

@@ -241,7 +241,7 @@ async def test_service_that_trickles_its_answer_is_503_after_the_deadline(server
                 writer.write(b"X")
                 await writer.drain()
                 still_sending.set()
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # the point: a body that trickles, never ends
         except ConnectionError:
             pass
         finally:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.integration.servicedesk_sdk import DeskDevice, assert_wire_clean, result_of
+from tidings.core.desk_models import DeskClaim
 from tidings.domain.models import Actor
 
 
@@ -309,7 +310,8 @@ async def test_tickets_are_support_dialogs_of_the_native_api(
     app = await server.core.apps.find_by_desk_app_id(device.app_id)
     agent = await agent_of(server, app)
     await server.core.desk.reply(agent, ticket_id, "agent answer")
-    ident = await server.core.tickets.identify(device.app_id, instance_id=device.instance_id)
+    claim = DeskClaim(device=device.instance_id, instance_id=device.instance_id)
+    ident = await server.core.tickets.identities.identify(device.app_id, claim)
     session = await server.core.auth.create_session(app.id, ident.user_id)
     headers = {"Authorization": f"Bearer {session.token}"}
     async with httpx.AsyncClient(base_url=server.base_url + "/api/v1", headers=headers) as api:

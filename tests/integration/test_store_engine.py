@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from tests.helpers import wait_until
 from tidings.bus.memory import MemoryBus
 from tidings.core.hub import Core
 from tidings.domain.models import Actor
@@ -44,13 +44,6 @@ async def test_each_sqlite_driver_stores_and_pages_messages(tmp_path: Path, driv
 def test_an_unknown_sqlite_driver_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="sqlite_driver"):
         Database(f"sqlite:///{tmp_path / 'x.db'}", sqlite_driver="fast")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_url"))
-    return f"sqlite:///{tmp_path / 'topics.db'}"
 
 
 async def test_commit_listeners_hear_committed_topics_only(database_url: str) -> None:
@@ -101,11 +94,8 @@ async def test_the_wal_is_checkpointed_off_the_loop_while_open(
                 await conn.execute(
                     text("INSERT INTO notes (body) VALUES (:body)"), {"body": "x" * 4000 + str(n)}
                 )
-        for _ in range(200):  # the database file grows once the WAL is copied into it
-            if path.stat().st_size > before + 100_000:
-                break
-            await asyncio.sleep(0.02)
-        assert path.stat().st_size > before + 100_000
+        # The database file grows once the checkpoint thread copies the WAL into it.
+        await wait_until(lambda: path.stat().st_size > before + 100_000, what="a checkpoint")
         with sqlite3.connect(path) as check:
             assert check.execute("SELECT count(*) FROM notes").fetchone()[0] == 50
     finally:

@@ -129,7 +129,7 @@ async def slowloris(port: int) -> tuple[float, bytes]:
         for byte in request:
             writer.write(bytes([byte]))
             await writer.drain()
-            await asyncio.sleep(1)
+            await asyncio.sleep(1)  # the point: slowloris pacing
 
     sender = asyncio.create_task(trickle())
     try:
@@ -172,7 +172,7 @@ async def test_a_stalled_body_is_closed_a_moving_one_is_not(node: Node) -> None:
     for start in range(0, len(body), len(body) // 4 + 1):
         writer.write(body[start : start + len(body) // 4 + 1].encode())
         await writer.drain()
-        await asyncio.sleep(TIMEOUT * 0.6)
+        await asyncio.sleep(TIMEOUT * 0.6)  # the point: each chunk comes within the timeout
     status = await asyncio.wait_for(reader.readline(), 10)
     writer.close()
     assert status.startswith(b"HTTP/1.1 201 "), status
@@ -245,7 +245,7 @@ async def test_bayeux_websocket_must_handshake_in_time(node: Node) -> None:
         )
         reply = json.loads(await ws.recv())[0]
         assert (reply["channel"], reply["successful"]) == ("/meta/handshake", True), reply
-        await asyncio.sleep(TIMEOUT * 2)
+        await asyncio.sleep(TIMEOUT * 2)  # the point: idle past every timeout
         await ws.ping()  # still open
 
 
@@ -263,7 +263,7 @@ async def test_authenticated_clients_are_not_cut(node: Node) -> None:
     try:
         async with websockets.connect(f"{node.ws_base}/api/v1/ws?token={token}") as ws:
             assert json.loads(await ws.recv())["type"] == "hello"
-            await asyncio.sleep(TIMEOUT * 2.5)
+            await asyncio.sleep(TIMEOUT * 2.5)  # the point: idle past every timeout
             await ws.send(json.dumps({"type": "ping", "ref": "late"}))
             while (frame := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] == "event":
                 pass

@@ -11,7 +11,6 @@ swallowed are then delivered late as well, as a publisher's backlog would be.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 
 import pytest
@@ -56,7 +55,7 @@ async def test_a_bus_gap_is_caught_up_from_the_store_once(server, limit: int | N
             unsubscribe()
             registry.attach(server.core.bus)
             if limit is not None:
-                server.core.settings = dataclasses.replace(settings, catch_up_limit=limit)
+                server.core.settings = settings.with_changes(catch_up_limit=limit)
             await registry.catch_up(since_ms)
             for event in swallowed:  # late copies, as from a publisher's backlog
                 await registry.deliver(event)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.helpers import wait_until
 from tests.integration.xmpp_helpers import Client, Listener, close, connect
 
 
@@ -40,12 +41,14 @@ async def test_message_over_xmpp_is_in_rest_history_and_unread(server) -> None:
         a = await connect(Client(jid(alice), "correct horse"), xmpp.port)
         try:
             a.send_message(mto=jid(bob), mbody="stored for bob", mtype="chat")
-            for _ in range(200):
+
+            async def stored() -> dict | None:
                 dialogs = (await bob_rest.list_dialogs())["items"]
                 if dialogs and dialogs[0]["last_message_text"] == "stored for bob":
-                    break
-                await asyncio.sleep(0.02)
-            dialog = dialogs[0]
+                    return dialogs[0]
+                return None
+
+            dialog = await wait_until(stored, what="the message in bob's dialogs")
             history = await bob_rest.history(dialog["id"])
             assert [m["body"] for m in history["items"]] == ["stored for bob"]
             assert history["items"][0]["sender_id"] == alice.id

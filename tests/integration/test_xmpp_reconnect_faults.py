@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import re
 import socket
 from dataclasses import dataclass, field
@@ -118,7 +117,7 @@ async def test_recipient_killed_mid_burst_reconnects_fresh(server, sm: bool, dea
 async def test_with_an_ack_delay_more_comes_twice_and_nothing_is_lost(server, sm: bool) -> None:
     """TIDINGS_XMPP_ACK_DELAY_MS: one request covers 200 ms of messages; still at least once."""
     settings = server.core.settings
-    server.core.settings = dataclasses.replace(settings, xmpp_ack_delay_ms=200)
+    server.core.settings = settings.with_changes(xmpp_ack_delay_ms=200)
     try:
         await burst_and_reconnect(server, sm=sm, death="reset")
     finally:

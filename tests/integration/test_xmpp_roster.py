@@ -8,6 +8,7 @@ from typing import Any
 
 from slixmpp import JID
 
+from tests.helpers import wait_until
 from tests.integration.xmpp_helpers import Client, Listener, close, connect
 from tidings.domain.models import Actor
 
@@ -90,11 +91,11 @@ async def test_contact_list_add_confirm_presence_remove(server) -> None:
             await _next(
                 a.pushes, lambda items: items.get(jid(bob), {}).get("subscription") == "remove"
             )
-            for _ in range(100):
-                if bob.id not in await _statuses(server, alice):
-                    break
-                await asyncio.sleep(0.02)
-            assert bob.id not in await _statuses(server, alice)
+
+            async def removed() -> bool:
+                return bob.id not in await _statuses(server, alice)
+
+            assert await wait_until(removed, what="bob gone from alice's roster")
 
             # A new request, rejected this time.
             await _next(a.presences, lambda p: p == ("unsubscribed", jid(bob)))  # the removal

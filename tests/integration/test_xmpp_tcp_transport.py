@@ -7,6 +7,7 @@ import base64
 import socket
 import ssl
 
+from tests.helpers import wait_until
 from tests.integration.test_xmpp_chat import jid
 from tests.integration.xmpp_helpers import Listener
 from tidings.gateways.xmpp import transport_tcp
@@ -74,13 +75,13 @@ async def test_a_client_that_does_not_read_cannot_make_the_server_buffer(server)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
             count = 40_000  # about 2 MB of pings and 3 MB of answers
             writer.write(PING * count)
-            for _ in range(300):  # until our answers back up (slowly on a loaded machine)
-                if protocol._writing_paused:
-                    break
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(0.5)
-            assert protocol._writing_paused, "the answers never backed up"
-            assert protocol._reading_paused, "the server kept reading"
+            # Until our answers back up and the server stops reading (slow on a loaded machine).
+            await wait_until(
+                lambda: protocol._writing_paused and protocol._reading_paused,
+                limit=60,
+                what="the answers to back up and reading to pause",
+                every=0.1,
+            )
             assert protocol._pending_bytes <= 2 * MAX_PENDING
             assert protocol._transport is not None
             assert protocol._transport.get_write_buffer_size() < 1 << 20
@@ -117,6 +118,7 @@ async def test_a_silent_connection_is_closed(server, monkeypatch) -> None:
             try:
                 assert await asyncio.wait_for(reader.read(), 10) == b""
                 assert asyncio.get_running_loop().time() - started < 5
+                # The point: twice the idle timeout passes and the talking one stays open.
                 await asyncio.sleep(1)
                 assert not talking.at_eof()
             finally:

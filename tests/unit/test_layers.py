@@ -5,6 +5,7 @@
 - Gateways translate and the core decides: a gateway never imports ``store`` or
   another gateway.
 - Sans-I/O protocol modules import only the standard library and pure helpers.
+- The core's code never names a gateway's protocol (Pyrus, Bayeux, XMPP, ...).
 """
 
 from __future__ import annotations
@@ -115,3 +116,81 @@ def test_infrastructure_imports_only_the_domain(path: Path) -> None:
             # One infrastructure package may not lean on another (the store is not
             # the bus), except through the domain.
             raise AssertionError(f"{path} imports {name}")
+
+
+#: Names of the protocols the gateways speak: the core's code never says them.
+GATEWAY_WORDS = ("pyrus", "bayeux", "cometd", "genesys", "xmpp", "connectycube")
+#: Known exception, to be removed with its cause: the store module
+#: ``tidings.store.connectycube`` still carries a gateway's name (it holds session
+#: binding, users by email and blobs by number; renaming it is the store's change).
+#: Only its import (``from tidings.store import connectycube``) is let through.
+STILL_NAMED = ("tidings.store", "connectycube")
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """ids of the docstring nodes of the module, its classes and functions."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+        ):
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def code_words(path: Path) -> list[str]:
+    """Every identifier and string literal of a module's code (docstrings and comments
+    are prose, free to cite the spec a rule comes from)."""
+    tree = ast.parse(path.read_text(), str(path))
+    prose = _docstrings(tree)
+    words: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in prose:
+                words.append(node.value)
+        elif isinstance(node, ast.Name):
+            words.append(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.append(node.attr)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            words.append(node.name)
+        elif isinstance(node, ast.arg):
+            words.append(node.arg)
+        elif isinstance(node, ast.keyword) and node.arg:
+            words.append(node.arg)
+        elif isinstance(node, ast.alias):
+            words.extend((node.name, node.asname or ""))
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            words.append(node.module)
+    return words
+
+
+@pytest.mark.parametrize("path", modules("core"), ids=lambda p: p.name)
+def test_core_knows_no_gateway_vocabulary(path: Path) -> None:
+    """ARCHITECTURE.md "Gateways translate, the core decides": a wire rule lives in its
+    gateway, so no identifier or string of the core names a gateway's protocol."""
+    words = code_words(path)
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == STILL_NAMED[0]:
+            for alias in node.names:
+                if alias.name == STILL_NAMED[1]:
+                    words.remove(alias.name)
+    bad = sorted({w for w in words if any(g in w.lower() for g in GATEWAY_WORDS)})
+    assert not bad, f"{path.name} speaks a gateway's language: {bad}"
+
+
+def test_the_vocabulary_check_sees_code_but_not_prose(tmp_path: Path) -> None:
+    """The check above must catch names and strings, and leave docstrings alone."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        '"""Follows the Pyrus spec."""\n'
+        "def f(xmpp_jid):\n"
+        '    """As Bayeux says."""\n'
+        '    return {"app": "ConnectyCube"}\n'
+    )
+    words = [w for w in code_words(sample) if any(g in w.lower() for g in GATEWAY_WORDS)]
+    assert sorted(words) == ["ConnectyCube", "xmpp_jid"]

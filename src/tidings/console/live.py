@@ -13,9 +13,8 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tidings.core.desk_models import TicketChanged
 from tidings.core.hub import Core
-from tidings.domain.events import Event, MessageCreated
+from tidings.domain.events import Event, MessageCreated, TicketChanged
 
 QUEUE_SIZE = 200
 

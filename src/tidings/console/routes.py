@@ -253,7 +253,7 @@ async def reply(request: Request, ticket_id: int) -> Response:
     try:
         uids = []
         for value in form.getlist("files"):
-            if not hasattr(value, "read") or not value.filename:
+            if isinstance(value, str) or not value.filename:
                 continue
 
             async def chunks(part: Any = value) -> AsyncIterator[bytes]:

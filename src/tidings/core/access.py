@@ -7,14 +7,14 @@ only members (subscribers) may read or write their messages.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound
 from tidings.domain.ids import is_valid_id
 from tidings.domain.models import Actor
 from tidings.store import dialogs as store
+from tidings.store.dialogs import Member
+from tidings.store.rows import DialogRow
 
 MANAGERS = ("owner", "admin")
 
@@ -26,7 +26,7 @@ def check_dialog_id(dialog_id: str) -> None:
 
 async def load_dialog(
     conn: AsyncConnection, actor: Actor, dialog_id: str, *, lock: bool = False
-) -> tuple[Any, Any]:
+) -> tuple[DialogRow, Member | None]:
     """The dialog and the actor's membership row (None for a visible non-member)."""
     check_dialog_id(dialog_id)
     dialog, member = await store.get_dialog_with_member(
@@ -41,7 +41,7 @@ async def load_dialog(
 
 async def load_membership(
     conn: AsyncConnection, actor: Actor, dialog_id: str, *, lock: bool = False
-) -> tuple[Any, Any]:
+) -> tuple[DialogRow, Member]:
     """Like :func:`load_dialog`, but the actor must be a member."""
     dialog, member = await load_dialog(conn, actor, dialog_id, lock=lock)
     if member is None:
@@ -49,17 +49,17 @@ async def load_membership(
     return dialog, member
 
 
-def require_manager(dialog: Any, member: Any, what: str) -> None:
+def require_manager(dialog: DialogRow, member: Member | None, what: str) -> None:
     if member is None or member.role not in MANAGERS:
         raise Forbidden(f"only the owner or an admin of this dialog can {what}")
 
 
-def require_owner(dialog: Any, member: Any, what: str) -> None:
+def require_owner(dialog: DialogRow, member: Member | None, what: str) -> None:
     if member is None or member.role != "owner":
         raise Forbidden(f"only the owner of this dialog can {what}")
 
 
-def check_ids(values: Any, field: str) -> list[int]:
+def check_ids(values: object, field: str) -> list[int]:
     """A list of user ids from client input, de-duplicated, order kept."""
     if values is None:
         return []

@@ -88,9 +88,9 @@ class AppSessionService:
         self,
         app_id: int,
         *,
-        password: str,
-        login: str | None = None,
-        email: str | None = None,
+        password: object,
+        login: object = None,
+        email: object = None,
         client_address: str = "",
     ) -> User:
         """The user these credentials name, under the native login's failure limits."""
@@ -100,7 +100,7 @@ class AppSessionService:
         attempt = await self.core.auth.limits.attempt(app_id, ident, client_address)
         async with self.core.db.read() as conn:
             if login is not None:
-                found = await apps_store.get_user_by_login(conn, app_id, login)
+                found = await apps_store.get_user_by_login(conn, app_id, ident)
             else:
                 found = await store.get_user_by_email(conn, app_id, ident)
         user, password_hash = found if found else (None, None)

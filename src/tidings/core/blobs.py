@@ -9,6 +9,7 @@ file to every other part of tidings: attachments, download rights, deletion.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ class BlobService:
         self.core = core
 
     async def declare(
-        self, actor: Actor, *, name: str, content_type: str | None, public: bool
+        self, actor: Actor, *, name: object, content_type: str | None, public: bool
     ) -> FileInfo:
         if not isinstance(name, str) or not 1 <= len(name) <= 255 or "/" in name:
             raise InvalidInput("a file name is 1 to 255 characters without '/'", field="name")
@@ -68,7 +69,7 @@ class BlobService:
         )
         async with self.core.db.transaction() as conn:
             await store.update_file(conn, info.id, size=size)
-        return FileInfo(**{**_fields(info), "size": size})
+        return dataclasses.replace(info, size=size)
 
     async def complete(self, actor: Actor, blob_id: int) -> FileInfo:
         """The client says the upload is done; the stored size is what counts."""
@@ -87,7 +88,7 @@ class BlobService:
             raise InvalidInput("a file name is 1 to 255 characters without '/'", field="name")
         async with self.core.db.transaction() as conn:
             await store.update_file(conn, info.id, name=name)
-        return FileInfo(**{**_fields(info), "name": name})
+        return dataclasses.replace(info, name=name)
 
     async def list_own(
         self, actor: Actor, *, limit: int, offset: int
@@ -96,7 +97,3 @@ class BlobService:
             return await store.list_owned_files(
                 conn, actor.app_id, actor.user_id, limit=limit, offset=offset
             )
-
-
-def _fields(info: FileInfo) -> dict[str, object]:
-    return {name: getattr(info, name) for name in info.__slots__}

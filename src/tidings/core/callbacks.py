@@ -2,17 +2,22 @@
 
 A callback waits in the core until an agent takes it from the console (or its
 ``_desired_time`` arrives); then the customer's phone gets an APNs/FCM push
-carrying ``{"_id", "_action"}`` through the outbox, written in the same
-transaction as the state change, and the app asks the GMS gateway for the
-dialog of that action (gms-callback-chat-wire §3.7, §5).
+through the outbox, written in the same transaction as the state change, and the
+app asks the gateway for the dialog of that action (gms-callback-chat-wire §3.7, §5).
+
+The core decides *that* a phone is pushed and with which action; how that push
+looks on the wire is the gateway's: the gateway that speaks the callback protocol
+sets :attr:`CallbackService.ready_push` when it starts, and the core calls it
+inside the transaction, so the outbox row is still written with the change.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import logging
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +27,12 @@ from tidings.core.outbox import enqueue
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from tidings.domain.models import Actor, App
 from tidings.store import callbacks as store
+from tidings.store.gms_rows import ServiceRow
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
+
+log = logging.getLogger("tidings.callbacks")
 
 OPEN_STATES = ("SCHEDULED", "QUEUED", "ROUTING", "PROCESSING")
 DEFAULT_SERVICES = ("callback-for-mobile",)
@@ -61,7 +69,7 @@ def parse_time(value: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-def truthy(value: Any) -> bool:
+def truthy(value: object) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes")
 
 
@@ -106,7 +114,12 @@ class Callback:
         return f"get-dialog-user-confirmation-provide_code-{code}"
 
 
-def _callback(row: Any) -> Callback:
+#: The outbox payload of the push telling a phone its callback is ready, for a
+#: delivery kind (``apns`` or ``fcm``).
+ReadyPush = Callable[[Callback, str], dict[str, Any]]
+
+
+def _callback(row: ServiceRow) -> Callback:
     return Callback(
         id=row.id,
         app_id=row.app_id,
@@ -127,6 +140,9 @@ def _callback(row: Any) -> Callback:
 class CallbackService:
     def __init__(self, core: Core) -> None:
         self.core = core
+        #: The wire shape of "your callback is ready" pushes, set by the gateway that
+        #: speaks the callback protocol when it starts; without one, nothing is pushed.
+        self.ready_push: ReadyPush | None = None
 
     async def gms_app(self, api_key: str | None) -> App:
         """The app a GMS request speaks for: the one whose ``auth_key`` is its API key.
@@ -181,7 +197,7 @@ class CallbackService:
         scheduled = desired is not None and desired > now
         state = params.get("_callback_state") or ("SCHEDULED" if scheduled else "QUEUED")
         platform = PUSH_PLATFORMS.get(params.get("_device_os", "").lower())
-        row = {
+        row: dict[str, Any] = {
             "id": new_service_id(),
             "app_id": app.id,
             "kind": kind,
@@ -203,6 +219,7 @@ class CallbackService:
         async with self.core.db.transaction() as conn:
             await store.insert_service(conn, **row)
             found = await store.get_service(conn, row["id"])
+        assert found is not None  # inserted just above
         return _callback(found)
 
     async def get(self, app: App, service_id: str, owner: str | None = None) -> Callback:
@@ -296,6 +313,7 @@ class CallbackService:
         async with self.core.db.transaction() as conn:
             await store.update_service(conn, service_id, updated_ms=self.core.now_ms(), **values)
             row = await store.get_service(conn, service_id)
+        assert row is not None  # get() above found it
         return _callback(row)
 
     # -- agents and the scheduler ---------------------------------------------------
@@ -328,7 +346,7 @@ class CallbackService:
                 await self._push(conn, _callback(row), row)
         return len(rows)
 
-    async def _push(self, conn: AsyncConnection, callback: Callback, row: Any) -> Callback:
+    async def _push(self, conn: AsyncConnection, callback: Callback, row: ServiceRow) -> Callback:
         action = callback.push_action
         now = self.core.now_ms()
         await store.update_service(
@@ -339,29 +357,20 @@ class CallbackService:
             pushed_action=action,
             updated_ms=now,
         )
+        stored = await store.get_service(conn, callback.id)
+        assert stored is not None  # updated just above
+        pushed = _callback(stored)
         if row.device_os and row.device_token:
-            message = json.dumps({"_id": callback.id, "_action": action}, separators=(",", ":"))
-            alert = (
-                "An agent is ready to chat with you"
-                if callback.is_chat
-                else "An agent is available right now"
-            )
-            if row.device_os == "apns":
-                payload: dict[str, Any] = {
-                    "body": {"aps": {"alert": alert, "sound": "default"}, "message": message},
-                    "environment": callback.params.get("_apns_environment", "production"),
-                    "push_type": "alert",
-                    "priority": 10,
-                }
-            else:
-                payload = {"message": {"data": {"message": message}}}
+            if self.ready_push is None:
+                log.warning("no push shape installed: callback %s is not pushed", callback.id)
+                return pushed
             await enqueue(
                 conn,
                 app_id=callback.app_id,
                 kind=row.device_os,
                 destination=row.device_token,
-                payload=payload,
-                idempotency_key=f"gms:{callback.id}:{now}",
+                payload=self.ready_push(pushed, row.device_os),
+                idempotency_key=f"callback:{callback.id}:{now}",
                 now_ms=now,
             )
-        return _callback(await store.get_service(conn, callback.id))
+        return pushed

@@ -27,6 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tidings.core.receipts import ANNOUNCE_TO_ALL
 from tidings.domain.events import MessagesDelivered
 from tidings.store import dialogs as dialogs_store
@@ -127,8 +129,10 @@ class DeliveredMarks:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def _write(self, batch: dict[tuple[int, str], dict[int, _Noted]]) -> list[Any]:
-        events: list[Any] = []
+    async def _write(
+        self, batch: dict[tuple[int, str], dict[int, _Noted]]
+    ) -> list[MessagesDelivered]:
+        events: list[MessagesDelivered] = []
         async with self.core.db.transaction() as conn:
             for (app_id, dialog_id), members in batch.items():
                 by_message: dict[_Noted, list[int]] = defaultdict(list)
@@ -160,7 +164,9 @@ class DeliveredMarks:
         return events
 
 
-async def _members_audience(conn: Any, app_id: int, dialog_id: str) -> tuple[int, ...] | None:
+async def _members_audience(
+    conn: AsyncConnection, app_id: int, dialog_id: str
+) -> tuple[int, ...] | None:
     """:func:`audience_for` with the dialog's members as the recipients."""
     dialog = await dialogs_store.get_dialog(conn, app_id, dialog_id)
     if dialog is None or dialog.type not in ("private", "group"):

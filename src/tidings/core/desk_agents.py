@@ -9,20 +9,24 @@ reply queues the app's new-reply webhook in the same transaction (wire spec
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.desk_models import DeskConfig, DeskTicket, TicketChanged
+from tidings.core.desk_models import DeskConfig, DeskTicket
+from tidings.core.desk_views import avatar_color, build_tickets
 from tidings.core.outbox import enqueue
-from tidings.core.tickets import avatar_color
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound
+from tidings.domain.events import TicketChanged
 from tidings.domain.models import Actor, App, Message, User
 from tidings.store import apps as users_store
 from tidings.store import dialogs as dialogs_store
 from tidings.store import files as files_store
 from tidings.store import tickets as store
+from tidings.store.desk_rows import PushTokenRow, TicketChanges, TicketRow
+from tidings.store.rows import FileRow
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -84,7 +88,7 @@ class AgentDesk:
             )
             app = await users_store.get_app(conn, actor.app_id)
             assert app is not None
-            tickets = await self.core.tickets._build(conn, app, rows, after=0, requester=False)
+            tickets = await build_tickets(conn, app, rows, after=0, requester=False)
             counts = await store.count_open_by_view(conn, actor.app_id, actor.user_id)
         logins = {r.id: r.requester_login for r in rows}
         names = {r.id: r.requester_name for r in rows}
@@ -110,10 +114,11 @@ class AgentDesk:
             if newest > row.support_read_id:
                 await store.update_ticket(conn, ticket_id, support_read_id=newest)
                 row = await store.get_ticket(conn, actor.app_id, ticket_id)
+                assert row is not None  # read in this transaction just above
             app = await users_store.get_app(conn, actor.app_id)
             requester = await users_store.get_user(conn, actor.app_id, row.requester_id)
             assert app is not None
-            (ticket,) = await self.core.tickets._build(conn, app, [row], after=0, requester=False)
+            (ticket,) = await build_tickets(conn, app, [row], after=0, requester=False)
         return _replace(ticket, requester_login=requester.login if requester else "")
 
     async def reply(
@@ -128,6 +133,7 @@ class AgentDesk:
             if row is None:
                 raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
             dialog = await dialogs_store.get_dialog(conn, actor.app_id, row.dialog_id)
+            assert dialog is not None  # a ticket's dialog lives as long as the ticket
             if await dialogs_store.get_member(conn, row.dialog_id, actor.user_id) is None:
                 await dialogs_store.insert_members(
                     conn,
@@ -163,7 +169,7 @@ class AgentDesk:
                 created_ms=message.created_ms,
             )
             comment_ids.append(comment_id)
-            values: dict[str, Any] = {
+            values: TicketChanges = {
                 "last_activity_ms": message.created_ms,
                 "support_read_id": comment_id,
             }
@@ -191,10 +197,10 @@ class AgentDesk:
         conn: AsyncConnection,
         app: App,
         config: DeskConfig,
-        ticket: Any,
+        ticket: TicketRow,
         requester: User,
         agent: User,
-        tokens: list[Any],
+        tokens: list[PushTokenRow],
         message: Message,
         comment_id: int,
     ) -> None:
@@ -271,7 +277,9 @@ class AgentDesk:
             )
         await self._changed(actor.app_id, ticket_id, row.dialog_id, status)
 
-    async def open_attachment(self, actor: Actor, file_id: int) -> tuple[Any, Any]:
+    async def open_attachment(
+        self, actor: Actor, file_id: int
+    ) -> tuple[FileRow, AsyncIterator[bytes]]:
         require_agent(actor)
         async with self.core.db.read() as conn:
             ticket = await store.ticket_of_file(conn, file_id)

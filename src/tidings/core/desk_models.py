@@ -1,12 +1,69 @@
-"""Plain values of the service desk, handed to the Pyrus gateway and the console."""
+"""Plain values of the service desk: what the desk's SDK gateway hands the core (typed
+requests such as :class:`DeskClaim` and :class:`NewComment`, parsed from the wire by
+the gateway) and what the core hands back to it and to the console."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from tidings.domain.events import Event, _event
 from tidings.domain.models import Actor, App
+
+
+@dataclass(frozen=True, slots=True)
+class DeskClaim:
+    """Who a client says it is, as its gateway read it off the wire.
+
+    Exactly one of ``device`` (an anonymous device: the app knows no user) and
+    ``user`` (the host app's user id) is set. A ``user`` with a ``security_key`` is
+    checked with the app's authorization service; without one it is accepted only
+    where the app allows unverified users. ``instance_id`` names the installation
+    (push tokens are kept per installation).
+    """
+
+    device: str | None = None
+    user: str | None = None
+    security_key: str | None = None
+    instance_id: str = ""
+    author_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRef:
+    """A staged upload a comment attaches, by its ``guid``; ``name`` overrides the upload's."""
+
+    guid: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewComment:
+    """A client's comment: text, files or a rating, on the ticket the client chose.
+
+    ``ticket_id`` is 0 for "the newest open ticket (or a new one)", a positive
+    ticket id, or a negative id the client gave a ticket it opened offline (the
+    server maps it to the ticket it opened). ``request_new_ticket`` always opens one.
+    """
+
+    text: str = ""
+    attachments: tuple[UploadRef, ...] = ()
+    rating: int | None = None
+    rating_comment: str | None = None
+    ticket_id: int = 0
+    request_new_ticket: bool = False
+    extra_fields: dict[str, str] = field(default_factory=dict)
+    author_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PushToken:
+    """A device's push token (``None`` removes it). ``kind`` is the client's own label,
+    kept as sent; ``platform`` (``apns``/``fcm``) is set when the core's device
+    registry can push to it."""
+
+    token: str | None
+    kind: str
+    platform: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +176,3 @@ class CommandOutcome:
     def to_dict(self) -> dict[str, Any]:
         return {"ticket_id": self.ticket_id, "comment_id": self.comment_id}
 
-
-@_event("ticket.changed")
-class TicketChanged(Event):
-    """A ticket was created, commented, assigned, closed or reopened (console inboxes)."""
-
-    ticket_id: int
-    dialog_id: str
-    change: str

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tidings.domain.errors import InvalidInput, NotFound
 from tidings.domain.models import Actor
 from tidings.store import devices as store
+from tidings.store.rows import DeviceRow
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -39,7 +40,7 @@ class Device:
         return asdict(self)
 
 
-def device_from_row(row: Any) -> Device:
+def device_from_row(row: DeviceRow) -> Device:
     return Device(
         id=row.id,
         user_id=row.user_id,
@@ -62,8 +63,8 @@ class DeviceService:
         actor: Actor,
         *,
         platform: str,
-        token: str,
-        device_id: str,
+        token: object,
+        device_id: object,
         environment: str = "production",
         app_bundle: str | None = None,
     ) -> Device:

@@ -15,6 +15,8 @@ from tidings.domain.models import DIALOG_TYPES, Actor, Dialog, User
 from tidings.store import apps as users_store
 from tidings.store import dialogs as store
 from tidings.store import messages as messages_store
+from tidings.store.dialogs import Member
+from tidings.store.rows import DialogRow
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -30,7 +32,7 @@ def private_key(a: int, b: int) -> str:
     return f"{low}:{high}"
 
 
-def _text(value: Any, field: str, max_len: int) -> str | None:
+def _text(value: object, field: str, max_len: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > max_len:
@@ -39,7 +41,7 @@ def _text(value: Any, field: str, max_len: int) -> str | None:
 
 
 def build_view(
-    row: Any,
+    row: DialogRow,
     members: list[tuple[int, str]],
     pinned: list[str],
     *,
@@ -82,7 +84,9 @@ class DialogService:
 
     # -- reading -----------------------------------------------------------------
 
-    async def view(self, conn: AsyncConnection, actor: Actor, row: Any, member: Any) -> Dialog:
+    async def view(
+        self, conn: AsyncConnection, actor: Actor, row: DialogRow, member: Member | None
+    ) -> Dialog:
         members = (await store.member_map(conn, [row.id]))[row.id]
         pinned = (await store.pinned_map(conn, [row.id]))[row.id]
         unread = 0
@@ -328,7 +332,7 @@ class DialogService:
             row, member = await access.load_membership(conn, actor, dialog_id, lock=True)
             before = set(await store.list_member_ids(conn, dialog_id))
             changes: list[str] = []
-            values = {k: v for k, v in details.items() if v is not None}
+            values: dict[str, Any] = {k: v for k, v in details.items() if v is not None}
             if custom_data is not None:
                 values["custom_data"] = custom_data
             if values:
@@ -358,16 +362,17 @@ class DialogService:
             if changes:
                 values["updated_ms"] = now
                 await store.update_dialog(conn, dialog_id, **values)
-            row = await store.get_dialog(conn, actor.app_id, dialog_id)
-            member = await store.get_member(conn, dialog_id, actor.user_id)
-            dialog = await self.view(conn, actor, row, member)
+            fresh = await store.get_dialog(conn, actor.app_id, dialog_id)
+            assert fresh is not None  # locked above, so still there
+            fresh_member = await store.get_member(conn, dialog_id, actor.user_id)
+            dialog = await self.view(conn, actor, fresh, fresh_member)
             after = set(await store.list_member_ids(conn, dialog_id))
         if changes:
             await self._announce(dialog, ",".join(changes), sorted(before | after))
         return dialog
 
     @staticmethod
-    def _check_message_ids(values: Any, field: str) -> list[str]:
+    def _check_message_ids(values: object, field: str) -> list[str]:
         if values is None:
             return []
         if not isinstance(values, list) or not all(is_valid_id(v) for v in values):
@@ -378,8 +383,8 @@ class DialogService:
         self,
         conn: AsyncConnection,
         actor: Actor,
-        row: Any,
-        member: Any,
+        row: DialogRow,
+        member: Member,
         add: list[int],
         remove: list[int],
         now: int,
@@ -414,7 +419,12 @@ class DialogService:
             await store.delete_members(conn, row.id, [u for u in remove if u in current])
 
     async def _change_admins(
-        self, conn: AsyncConnection, row: Any, member: Any, add: list[int], remove: list[int]
+        self,
+        conn: AsyncConnection,
+        row: DialogRow,
+        member: Member,
+        add: list[int],
+        remove: list[int],
     ) -> None:
         if row.type == "private":
             raise Forbidden("a private dialog has no admins")
@@ -508,7 +518,7 @@ class DialogService:
                 )
             )
 
-    async def _hand_over(self, conn: AsyncConnection, row: Any, owner_id: int) -> None:
+    async def _hand_over(self, conn: AsyncConnection, row: DialogRow, owner_id: int) -> None:
         """The owner leaves: the longest-serving admin, else member, takes over."""
         members = (await store.member_map(conn, [row.id]))[row.id]
         candidates = [u for u, r in members if r == "admin"] + [
@@ -549,6 +559,7 @@ class DialogService:
         now = self.core.now_ms()
         for dialog_id in await store.broadcast_dialog_ids(conn, app_id):
             row = await store.get_dialog(conn, app_id, dialog_id)
+            assert row is not None  # listed just above, in this transaction
             await store.insert_members(
                 conn, app_id, dialog_id, [(user_id, "member")], now, start_seq=row.last_seq
             )

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.core.desk_models import DeskIdentity
+from tidings.core.desk_models import DeskIdentity, NewComment
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound
-from tidings.domain.events import Event, _event
+from tidings.domain.events import GmsChatChanged
 from tidings.domain.models import Actor, App
 from tidings.store import apps as users_store
 from tidings.store import callbacks as store
+from tidings.store.gms_rows import ChatChanges, ChatRow, TranscriptRow
 
 if TYPE_CHECKING:
     from tidings.core.callbacks import Callback
@@ -68,18 +69,7 @@ class Chat:
     started_ms: int
 
 
-@_event("gms.chat.changed")
-class GmsChatChanged(Event):
-    """New transcript entries of a GMS chat: ``[position, kind, nickname, text, party,
-    created_ms]`` each; ``chat`` is the chat's header (ids, state, start time)."""
-
-    service_id: str
-    gms_user: str
-    chat: dict[str, Any]
-    entries: list[list[Any]]
-
-
-def _chat(row: Any) -> Chat:
+def _chat(row: ChatRow) -> Chat:
     return Chat(
         service_id=row.service_id,
         app_id=row.app_id,
@@ -95,7 +85,7 @@ def _chat(row: Any) -> Chat:
     )
 
 
-def _entry(row: Any) -> Entry:
+def _entry(row: TranscriptRow) -> Entry:
     return Entry(row.position, row.kind, row.nickname, row.text, row.party, row.created_ms)
 
 
@@ -119,7 +109,7 @@ class GmsChatService:
             or "Customer"
         )[:200]
         subject = (profile.get("subject") or service.params.get("subject") or "Chat")[:200]
-        user_id = await self.core.tickets._user_for(app, f"gms:{gms_user}", nickname)
+        user_id = await self.core.tickets.identities.user_for(app, f"gms:{gms_user}", nickname)
         ident = DeskIdentity(app=app, kind="gms", key=gms_user, user_id=user_id)
         ticket = await self.core.tickets._open_ticket(
             ident,
@@ -182,6 +172,21 @@ class GmsChatService:
             return None
         return _chat(row)
 
+    async def changed_since(
+        self, app_id: int, gms_users: list[str], since_ms: int
+    ) -> list[tuple[Chat, list[Entry]]]:
+        """The chats of these phones with entries created from ``since_ms`` on, and those
+        entries: what a node that lost the bus may not have pushed to its Comet sessions."""
+        if not gms_users:
+            return []
+        async with self.core.db.read() as conn:
+            chats = await store.list_chats_of_users(conn, app_id, gms_users)
+            rows = await store.list_entries_since(conn, [c.service_id for c in chats], since_ms)
+        entries: dict[str, list[Entry]] = {}
+        for row in rows:
+            entries.setdefault(row.service_id, []).append(_entry(row))
+        return [(_chat(c), entries[c.service_id]) for c in chats if c.service_id in entries]
+
     async def client_send(self, app: App, service_id: str, text: str) -> None:
         chat, _ = await self.transcript(app, service_id, 1 << 30)
         if chat.state != "TRANSCRIPT":
@@ -190,8 +195,11 @@ class GmsChatService:
             raise InvalidInput("message is empty", field="message")
         async with self.core.db.read() as conn:
             row = await store.get_chat(conn, service_id)
+        assert row is not None  # found by transcript() above
         ident = DeskIdentity(app=app, kind="gms", key=chat.gms_user, user_id=row.user_id)
-        await self.core.tickets.create_comment(ident, ticket_id=chat.ticket_id, text=text)
+        await self.core.tickets.create_comment(
+            ident, NewComment(text=text, ticket_id=chat.ticket_id)
+        )
         await self._append(service_id, "Message.Text", chat.nickname, "CLIENT", text)
 
     async def client_typing(self, app: App, service_id: str, typing: bool) -> None:
@@ -269,11 +277,12 @@ class GmsChatService:
                 party=party,
                 created_ms=now,
             )
-            values: dict[str, Any] = {"last_position": position}
+            values: ChatChanges = {"last_position": position}
             if end:
                 values["state"] = "DISCONNECTED"
             await store.update_chat(conn, service_id, **values)
             row = await store.get_chat(conn, service_id)
+        assert row is not None  # updated just above
         chat = _chat(row)
         entry = [position, kind, nickname, text if text is not None else TEXTS[kind], party, now]
         await self.core.publish(

@@ -75,6 +75,12 @@ class Core:
 
         self.devices = DeviceService(self)
         self.push = PushService(self)
+        from tidings.core.dialog_lists import DialogLists
+        from tidings.core.user_lists import UserLists
+
+        #: Filtered, counted, sorted and paged lists, all in SQL.
+        self.dialog_lists = DialogLists(self)
+        self.user_lists = UserLists(self)
         from tidings.core.desk_agents import AgentDesk
         from tidings.core.desk_auth import DeskAuthService
         from tidings.core.tickets import TicketService
@@ -83,10 +89,8 @@ class Core:
         self.desk_auth = DeskAuthService(self)
         self.desk = AgentDesk(self)
         from tidings.core.callbacks import CallbackService
-        from tidings.core.comet import CometService
         from tidings.core.gms_chats import GmsChatService
 
-        self.comet = CometService(self)
         self.callbacks = CallbackService(self)
         self.gms_chats = GmsChatService(self)
 

@@ -17,6 +17,8 @@ from tidings.domain.models import Actor, HistoryFilter, HistoryPage, Message
 from tidings.store import dialogs as dialogs_store
 from tidings.store import files as files_store
 from tidings.store import messages as store
+from tidings.store.dialogs import Member
+from tidings.store.rows import DialogRow
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -33,7 +35,7 @@ STATUS_LIST_MEMBERS = 200
 MAX_INLINE_ATTACHMENT_BYTES = 2048
 
 
-def _is_inline(item: Any) -> bool:
+def _is_inline(item: object) -> bool:
     """An attachment that names no file: a string ``type`` and only flat scalars."""
     return (
         isinstance(item, dict)
@@ -169,7 +171,7 @@ class MessageService:
         return body, attachments, params
 
     async def _recipients(
-        self, conn: AsyncConnection, actor: Actor, dialog: Any, member: Any
+        self, conn: AsyncConnection, actor: Actor, dialog: DialogRow, member: Member
     ) -> tuple[list[int], bool]:
         """Who hears it live, and whether some member had hidden the dialog. Refuses a
         blocked sender of a 1-1 message; in groups, blockers just do not hear it."""
@@ -216,7 +218,12 @@ class MessageService:
         return out
 
     async def _store(
-        self, conn: AsyncConnection, actor: Actor, dialog: Any, message: Message, unhide: bool
+        self,
+        conn: AsyncConnection,
+        actor: Actor,
+        dialog: DialogRow,
+        message: Message,
+        unhide: bool,
     ) -> Message:
         preview = message.body[:PREVIEW_CHARS] if message.body else "[attachment]"
         seq = await store.next_seq(
@@ -423,7 +430,7 @@ class MessageService:
             )
         )
 
-    async def _audience(self, conn: AsyncConnection, dialog: Any) -> list[int]:
+    async def _audience(self, conn: AsyncConnection, dialog: DialogRow) -> list[int]:
         if dialog.type == "broadcast":
             return []
         return await dialogs_store.list_member_ids(conn, dialog.id)

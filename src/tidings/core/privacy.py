@@ -21,7 +21,7 @@ MAX_LISTS = 10
 MAX_ITEMS = 1000
 
 
-def _items(raw: Any) -> list[PrivacyItem]:
+def _items(raw: object) -> list[PrivacyItem]:
     if not isinstance(raw, list) or len(raw) > MAX_ITEMS:
         raise InvalidInput(f"items is a list of at most {MAX_ITEMS} rules", field="items")
     items = []
@@ -45,7 +45,7 @@ def _items(raw: Any) -> list[PrivacyItem]:
     return sorted(items, key=lambda item: item.order)
 
 
-def _check_name(name: Any) -> str:
+def _check_name(name: object) -> str:
     if not isinstance(name, str) or not 1 <= len(name) <= 100:
         raise InvalidInput("a list name is 1 to 100 characters", field="name")
     return name
@@ -92,6 +92,7 @@ class PrivacyService:
                 conn, actor.app_id, actor.user_id, name, stored, self.core.now_ms()
             )
             row = await store.get_privacy_list(conn, actor.user_id, name)
+            assert row is not None  # written just above
             if row.active:
                 await self._sync_blocks(conn, actor, parsed)
         return PrivacyList(name=name, items=parsed, active=bool(row.active))

@@ -30,6 +30,7 @@ from tidings.observability import REGISTRY
 from tidings.store import apps as apps_store
 from tidings.store import devices as store
 from tidings.store import dialogs as dialogs_store
+from tidings.store.rows import DeviceRow, DialogRow
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -98,7 +99,7 @@ class PushService:
         self,
         conn: AsyncConnection,
         actor: Actor,
-        dialog: Any,
+        dialog: DialogRow,
         message: Message,
         recipients: list[int],
         *,
@@ -183,7 +184,7 @@ class PushService:
         self,
         conn: AsyncConnection,
         app_id: int,
-        device: Any,
+        device: DeviceRow,
         *,
         key: str,
         title: str,

@@ -59,7 +59,7 @@ class ReceiptService:
             moved = await dialogs_store.advance_marker(
                 conn, dialog_id, actor.user_id, column, target.seq
             )
-            marker = max(getattr(member, column), target.seq)
+            marker: int = max(getattr(member, column), target.seq)
             if not moved:
                 return marker
             if dialog.type in ("private", "group") and (

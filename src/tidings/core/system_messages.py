@@ -1,7 +1,7 @@
 """System messages: app-defined signals to one user, relayed live and never stored.
 
-ConnectyCube apps send them (``POST /chat/Message/system``, or an XMPP
-``headline``) for things like "contact request" or "call ended". They are not
+Apps send them (through a REST call or a chat protocol's headline message) for
+things like "contact request" or "call ended". They are not
 chat history, so nothing is written; the event carries them to whichever
 gateway holds the recipient's connections.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tidings.domain.errors import InvalidInput, TooLarge
-from tidings.domain.events import Event, _event
+from tidings.domain.events import SystemMessageSent
 from tidings.domain.ids import is_valid_id, new_id
 from tidings.domain.models import Actor
 
@@ -19,15 +19,6 @@ if TYPE_CHECKING:
     from tidings.core.hub import Core
 
 MAX_PARAMS_CHARS = 8192
-
-
-@_event("system_message")
-class SystemMessageSent(Event):
-    """``sender_id`` sent ``params`` (flat or nested strings) to the ``recipients``."""
-
-    message_id: str
-    sender_id: int
-    params: dict[str, Any]
 
 
 class SystemMessageService:

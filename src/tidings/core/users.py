@@ -10,6 +10,7 @@ from tidings.core.passwords import hash_password
 from tidings.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tidings.domain.models import ROLES, Actor, User
 from tidings.store import apps as store
+from tidings.store.rows import UserChanges
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -108,7 +109,7 @@ class UserService:
             raise Forbidden("you can change only your own profile")
         _check_text(full_name, "full_name", 200)
         _check_text(email, "email", 320)
-        values: dict[str, Any] = {"updated_ms": self.core.now_ms()}
+        values: UserChanges = {"updated_ms": self.core.now_ms()}
         if full_name is not None:
             values["full_name"] = full_name
         if email is not None:

@@ -1,12 +1,19 @@
 """Domain events: what changed, published by core services after commit.
 
-Events are frozen dataclasses holding ids and plain values (no ORM rows), so they
-survive the JSON round trip the Redis bus makes; the memory bus makes the same
-round trip so an unserializable event fails where it is made, not in production.
+Every event of the system is declared here, so the bus, the gateways and a reader
+find them in one place (docs/architecture.md lists them with their publishers and
+listeners). Events are frozen dataclasses holding ids and plain values (no ORM
+rows), so they survive the JSON round trip the Redis bus makes; the memory bus
+makes the same round trip so an unserializable event fails where it is made, not
+in production.
 
 Each event names who should hear it in real time: ``recipients`` (user ids) or
 ``everyone`` (all connected users of the app, for broadcast dialogs). Gateways
 deliver an event to the connections they hold for those users.
+
+To declare one: subclass :class:`Event` under
+``@dataclass(frozen=True, slots=True, kw_only=True)`` and give it a ``name`` (the
+type clients and metrics see). Subclassing registers it for :meth:`Event.from_dict`.
 """
 
 from __future__ import annotations
@@ -25,6 +32,12 @@ class Event:
     everyone: bool = False
     name: ClassVar[str] = "event"
 
+    def __init_subclass__(cls) -> None:
+        # No super(): zero-argument super() fails in slotted dataclasses (the class is
+        # rebuilt), and object.__init_subclass__ does nothing. The rebuilt (slotted)
+        # class is registered last, so it is the one from_dict builds.
+        _REGISTRY[cls.__name__] = cls
+
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["recipients"] = list(self.recipients)
@@ -39,32 +52,39 @@ class Event:
         return cls(**data)
 
 
-def _event(name: str):  # type: ignore[no-untyped-def]
-    def wrap(cls):  # type: ignore[no-untyped-def]
-        cls = dataclass(frozen=True, slots=True, kw_only=True)(cls)
-        cls.name = name
-        _REGISTRY[cls.__name__] = cls
-        return cls
-
-    return wrap
+def event_types() -> dict[str, type[Event]]:
+    """Every declared event by class name (the bus decodes with this; docs list it)."""
+    return dict(_REGISTRY)
 
 
-@_event("message.created")
+# -- messaging ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageCreated(Event):
     """A message was stored (or, if ``message['ephemeral']``, only relayed)."""
 
+    name: ClassVar[str] = "message.created"
+
     dialog_id: str
     message: dict[str, Any]
 
 
-@_event("message.updated")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageUpdated(Event):
+    """A stored message was edited; ``message`` is its new state."""
+
+    name: ClassVar[str] = "message.updated"
+
     dialog_id: str
     message: dict[str, Any]
 
 
-@_event("message.deleted")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageDeleted(Event):
+    """A message was removed for ``by_user_id`` only, or ``for_everyone``."""
+
+    name: ClassVar[str] = "message.deleted"
+
     dialog_id: str
     message_id: str
     seq: int | None
@@ -72,59 +92,150 @@ class MessageDeleted(Event):
     by_user_id: int
 
 
-@_event("message.delivered")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessagesDelivered(Event):
     """``user_id`` received every message of the dialog up to ``seq``."""
 
+    name: ClassVar[str] = "message.delivered"
+
     dialog_id: str
     user_id: int
     seq: int
     message_id: str
 
 
-@_event("message.read")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessagesRead(Event):
     """``user_id`` read every message of the dialog up to ``seq``."""
 
+    name: ClassVar[str] = "message.read"
+
     dialog_id: str
     user_id: int
     seq: int
     message_id: str
 
 
-@_event("typing")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TypingChanged(Event):
+    """``user_id`` started or stopped typing in the dialog (never stored)."""
+
+    name: ClassVar[str] = "typing"
+
     dialog_id: str
     user_id: int
     typing: bool
 
 
-@_event("presence")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PresenceChanged(Event):
+    """``user_id`` came online or went offline (its contacts hear it)."""
+
+    name: ClassVar[str] = "presence"
+
     user_id: int
     online: bool
     last_activity_ms: int
 
 
-@_event("dialog.updated")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DialogUpdated(Event):
     """Created, renamed, members or admins or pins changed: clients refetch or patch."""
+
+    name: ClassVar[str] = "dialog.updated"
 
     dialog_id: str
     change: str
     dialog: dict[str, Any]
 
 
-@_event("dialog.deleted")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DialogDeleted(Event):
+    """The dialog was left (for the recipients) or deleted ``for_everyone``."""
+
+    name: ClassVar[str] = "dialog.deleted"
+
     dialog_id: str
     for_everyone: bool
 
 
-@_event("contact.updated")
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ContactChanged(Event):
     """``status`` is what ``user_id`` now sees for ``contact_id``."""
+
+    name: ClassVar[str] = "contact.updated"
 
     user_id: int
     contact_id: int
     status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemMessageSent(Event):
+    """``sender_id`` sent ``params`` (flat or nested strings) to the ``recipients``:
+    an app-defined signal relayed live and never stored."""
+
+    name: ClassVar[str] = "system_message"
+
+    message_id: str
+    sender_id: int
+    params: dict[str, Any]
+
+
+# -- service desk -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketChanged(Event):
+    """A ticket was created, commented, assigned, closed or reopened (console inboxes).
+
+    ``change`` is ``created``, ``comment``, ``reopened``, ``reply``, ``assigned``,
+    or the status an agent set (``open``, ``closed``)."""
+
+    name: ClassVar[str] = "ticket.changed"
+
+    ticket_id: int
+    dialog_id: str
+    change: str
+
+
+# -- callbacks and their chats ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GmsChatChanged(Event):
+    """New transcript entries of a callback's chat: ``[position, kind, nickname, text,
+    party, created_ms]`` each; ``chat`` is the chat's header (``chat_session_id``,
+    ``state``, ``last_position``, ``started_ms``). ``gms_user`` is the phone's
+    identity, so a gateway notifies only that phone's sessions."""
+
+    name: ClassVar[str] = "gms.chat.changed"
+
+    service_id: str
+    gms_user: str
+    chat: dict[str, Any]
+    entries: list[list[Any]]
+
+
+# -- gateway relays -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayRelay(Event):
+    """A gateway's note to its own instances on the other nodes, carried by the bus.
+
+    Some gateway state is not domain state: a publish on an application channel of a
+    long-polling protocol, or a client session that moves to the node its next request
+    reached. The core never decides anything about it, so it has no event of its own:
+    the gateway names itself in ``gateway``, picks a ``topic`` and an opaque,
+    JSON-able ``payload``, and every node's instance of that gateway reads it back
+    (every other listener ignores relays). ``app_id`` is the tenant the relay
+    concerns (0 for none), so tenancy stays visible to the bus.
+    """
+
+    name: ClassVar[str] = "gateway.relay"
+
+    gateway: str
+    topic: str
+    payload: dict[str, Any]
+

@@ -47,7 +47,7 @@ async def check_destination(url: str, *, allow_private: bool) -> None:
         )
     except OSError as exc:
         raise DestinationRefused(f"cannot resolve {host!r}: {exc}") from exc
-    addresses = {info[4][0] for info in infos}
+    addresses = {str(info[4][0]) for info in infos}
     private = sorted(a for a in addresses if not is_public_address(a))
     if not addresses or private:
         raise DestinationRefused(f"{host!r} resolves to a non-public address {private[:3]}")

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.domain.list_queries import ExtraField, FieldName, ListQuery, Sort
 from tidings.domain.models import App, User
+from tidings.store.list_sql import condition_sql, order_sql
+from tidings.store.rows import (
+    AppChanges,
+    AppRow,
+    NewApp,
+    NewSession,
+    NewUser,
+    SessionRow,
+    UserChanges,
+    UserRow,
+)
 from tidings.store.tables import apps, sessions, users
 
 
-def _app(row: Any) -> App:
+def _app(row: AppRow) -> App:
     return App(
         id=row.id,
         name=row.name,
@@ -25,7 +37,7 @@ def _app(row: Any) -> App:
     )
 
 
-def user_from_row(row: Any) -> User:
+def user_from_row(row: UserRow) -> User:
     return User(
         id=row.id,
         app_id=row.app_id,
@@ -40,7 +52,7 @@ def user_from_row(row: Any) -> User:
     )
 
 
-async def insert_app(conn: AsyncConnection, **values: Any) -> App:
+async def insert_app(conn: AsyncConnection, **values: Unpack[NewApp]) -> App:
     result = await conn.execute(insert(apps).values(**values).returning(apps))
     return _app(result.one())
 
@@ -62,11 +74,11 @@ async def list_apps(conn: AsyncConnection) -> list[App]:
     return [_app(r) for r in await conn.execute(select(apps).order_by(apps.c.id))]
 
 
-async def update_app(conn: AsyncConnection, app_id: int, **values: Any) -> None:
+async def update_app(conn: AsyncConnection, app_id: int, **values: Unpack[AppChanges]) -> None:
     await conn.execute(update(apps).where(apps.c.id == app_id).values(**values))
 
 
-async def insert_user(conn: AsyncConnection, **values: Any) -> User:
+async def insert_user(conn: AsyncConnection, **values: Unpack[NewUser]) -> User:
     result = await conn.execute(insert(users).values(**values).returning(users))
     return user_from_row(result.one())
 
@@ -118,7 +130,7 @@ async def list_users(
     return [user_from_row(r) for r in await conn.execute(query)]
 
 
-async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> None:
+async def update_user(conn: AsyncConnection, user_id: int, **values: Unpack[UserChanges]) -> None:
     await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
@@ -126,11 +138,11 @@ async def delete_user(conn: AsyncConnection, user_id: int) -> None:
     await conn.execute(delete(users).where(users.c.id == user_id))
 
 
-async def insert_session(conn: AsyncConnection, **values: Any) -> None:
+async def insert_session(conn: AsyncConnection, **values: Unpack[NewSession]) -> None:
     await conn.execute(insert(sessions).values(**values))
 
 
-async def get_session(conn: AsyncConnection, token_hash: str) -> Any:
+async def get_session(conn: AsyncConnection, token_hash: str) -> SessionRow | None:
     query = select(sessions, users.c.role).outerjoin(users, users.c.id == sessions.c.user_id)
     return (await conn.execute(query.where(sessions.c.token_hash == token_hash))).first()
 
@@ -145,3 +157,50 @@ async def delete_expired_sessions(conn: AsyncConnection, now_ms: int) -> None:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# -- list queries ----------------------------------------------------------------
+
+#: The fields a user list may filter and sort on, by their domain names; an
+#: :class:`ExtraField` reads text from ``custom_data`` (filters only).
+USER_LIST_FIELDS = {
+    "id": users.c.id,
+    "login": users.c.login,
+    "email": users.c.email,
+    "full_name": users.c.full_name,
+    "created_ms": users.c.created_ms,
+    "updated_ms": users.c.updated_ms,
+    "last_activity_ms": users.c.last_activity_ms,
+}
+
+
+def _user_column(name: FieldName) -> Any:
+    if isinstance(name, ExtraField):
+        return users.c.custom_data[name.path].as_string()
+    return USER_LIST_FIELDS[name]
+
+
+def _users_where(app_id: int, query: ListQuery) -> list[ColumnElement[bool]]:
+    return [users.c.app_id == app_id] + [
+        condition_sql(_user_column(c.field), c) for c in query.conditions
+    ]
+
+
+async def count_matching_users(conn: AsyncConnection, app_id: int, query: ListQuery) -> int:
+    """How many of the app's users meet every condition (the page is ignored)."""
+    count = select(func.count()).select_from(users).where(*_users_where(app_id, query))
+    return int((await conn.execute(count)).scalar_one())
+
+
+async def find_users(conn: AsyncConnection, app_id: int, query: ListQuery) -> list[User]:
+    """One page of the app's users that meet every condition, sorted in SQL (by id
+    without a sort)."""
+    sort = query.sort or Sort("id")
+    page = (
+        select(users)
+        .where(*_users_where(app_id, query))
+        .order_by(*order_sql(USER_LIST_FIELDS[sort.field], sort, users.c.id))
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    return [user_from_row(r) for r in await conn.execute(page)]

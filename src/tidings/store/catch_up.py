@@ -8,20 +8,24 @@ and messages by dialog and creation time (``ix_messages_dialog_created``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.domain.models import Message
 from tidings.store.messages import message_from_row
+from tidings.store.rows import ActiveMembershipRow
 from tidings.store.tables import blocks, dialog_members, dialogs, messages
 
 #: Ids per ``IN (…)``: well under the bound-parameter limits of SQLite and asyncpg.
 _CHUNK = 500
 
 
-def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+_Key = TypeVar("_Key", int, str)
+
+
+def _chunks(values: Iterable[_Key]) -> Iterator[list[_Key]]:
     items = sorted(set(values))
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -29,10 +33,10 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
 
 async def active_memberships(
     conn: AsyncConnection, user_ids: Iterable[int], since_ms: int
-) -> list[Any]:
+) -> list[ActiveMembershipRow]:
     """``(dialog_id, user_id, cleared_seq)`` for each membership of ``user_ids`` in a
     dialog (broadcasts aside) whose last message is from ``since_ms`` or later."""
-    rows: list[Any] = []
+    rows: list[ActiveMembershipRow] = []
     for chunk in _chunks(user_ids):
         query = (
             select(

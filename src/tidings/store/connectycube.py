@@ -3,7 +3,7 @@ binding a session to a user, users by email, blobs by integer id."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.domain.models import FileInfo, User
 from tidings.store.apps import user_from_row
 from tidings.store.files import _file
+from tidings.store.rows import FileChanges, SessionChanges
 from tidings.store.tables import files, sessions, users
 
 
-async def update_session(conn: AsyncConnection, token_hash: str, **values: Any) -> None:
+async def update_session(
+    conn: AsyncConnection, token_hash: str, **values: Unpack[SessionChanges]
+) -> None:
     await conn.execute(update(sessions).where(sessions.c.token_hash == token_hash).values(**values))
 
 
@@ -39,7 +42,7 @@ async def get_file_by_id(conn: AsyncConnection, app_id: int, file_id: int) -> Fi
     return _file(row) if row else None
 
 
-async def update_file(conn: AsyncConnection, file_id: int, **values: Any) -> None:
+async def update_file(conn: AsyncConnection, file_id: int, **values: Unpack[FileChanges]) -> None:
     await conn.execute(update(files).where(files.c.id == file_id).values(**values))
 
 

@@ -27,7 +27,7 @@ import contextlib
 import logging
 import socket
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,7 @@ class Database:
                     parsed = parsed.set(drivername="sqlite+aiosqlite")
                 self.engine = create_async_engine(parsed, pool_size=pool_size)
                 sync_engine = self.engine.sync_engine
+                event.listen(sync_engine, "invalidate", _rollback_before_close)
             event.listen(sync_engine, "connect", _sqlite_on_connect)
             event.listen(sync_engine, "begin", _sqlite_on_begin)
             if self.sync_engine is not None:
@@ -106,12 +107,8 @@ class Database:
             assert self.engine is not None
             try:
                 async with self.engine.begin() as conn:
-                    # Held from the start: a broken connection refuses even ``conn.info``.
-                    info = conn.info
-                    try:
+                    with _topics_marked_on(conn) as topics:
                         yield conn
-                    finally:
-                        topics = info.pop(_TOPICS, None)
             except Exception as exc:
                 if lost_connection(exc):
                     raise _unavailable(exc) from exc
@@ -121,12 +118,10 @@ class Database:
                 self._checkpointer = asyncio.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
             async with self._write_lock, self._connect() as conn:
                 conn.info["tidings_write"] = True
-                try:
+                with _topics_marked_on(conn) as topics:
                     async with conn.begin():
                         yield conn
-                finally:
-                    topics = conn.info.pop(_TOPICS, None)
-        for topic in topics or ():
+        for topic in topics:
             for listener in tuple(self._listeners.get(topic, ())):
                 listener()
 
@@ -227,6 +222,28 @@ def _unavailable(exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable("the database is unavailable for a moment; retry")
 
 
+@contextlib.contextmanager
+def _topics_marked_on(conn: Any) -> Iterator[set[str]]:
+    """The set :func:`notify_after_commit` fills for this transaction.
+
+    The set belongs to the transaction; the connection's ``info`` only points at it
+    while the block runs, so a pooled connection carries no topic into the next one.
+    ``info`` is read once, before the block, and never through ``conn`` afterwards:
+    a statement cancelled or cut mid-flight leaves the connection invalidated, and
+    ``conn.info`` on an invalidated connection reconnects, which outside a statement
+    raises ``MissingGreenlet`` (aiosqlite, asyncpg). Raised from cleanup, that error
+    replaced the task's ``CancelledError``: whatever cancelled the task (a shutdown,
+    a timeout) got an error instead of the cancellation it waits for.
+    """
+    info = conn.info
+    topics: set[str] = set()
+    info[_TOPICS] = topics
+    try:
+        yield topics
+    finally:
+        info.pop(_TOPICS, None)
+
+
 def notify_after_commit(conn: AsyncConnection, topic: str) -> None:
     """Mark ``topic`` in this transaction: :meth:`Database.on_commit` listeners run
     once it commits (e.g. delivery workers look at the outbox right away)."""
@@ -256,6 +273,16 @@ def _late_autocheckpoint(dbapi_conn, _record) -> None:  # type: ignore[no-untype
     # yielding to the loop (a bulk load) starves the thread's task, and an unbounded
     # WAL makes every read slower.
     dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_CHECKPOINT_PAGES}")
+
+
+def _rollback_before_close(dbapi_conn, _record, _exc) -> None:  # type: ignore[no-untyped-def]
+    # aiosqlite: a statement cancelled mid-flight stays open in sqlite3 for as long as
+    # its cursor lives (the cancelled task's traceback holds it), and closing a
+    # connection with an open statement leaves it open as a zombie that keeps the
+    # transaction's write lock: every later writer waits out busy_timeout and fails.
+    # A ROLLBACK ends the transaction and its locks even with the statement open.
+    with contextlib.suppress(Exception):  # outside a greenlet (gc): nothing to await
+        dbapi_conn.rollback()
 
 
 def _sqlite_on_begin(conn) -> None:  # type: ignore[no-untyped-def]

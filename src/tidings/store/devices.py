@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.rows import DeviceRow, DeviceValues
 from tidings.store.tables import blocks, connections, dialog_members
 from tidings.store.tables_delivery import devices
 
 
-async def upsert_device(conn: AsyncConnection, **values: Any) -> Any:
+async def upsert_device(conn: AsyncConnection, **values: Unpack[DeviceValues]) -> DeviceRow:
     """Register (or refresh) one device of one user, and take its token from anyone else.
 
     Returns the stored row.
@@ -34,7 +35,7 @@ async def upsert_device(conn: AsyncConnection, **values: Any) -> Any:
     return (await conn.execute(select(devices).where(*where))).one()
 
 
-async def list_devices(conn: AsyncConnection, user_id: int) -> list[Any]:
+async def list_devices(conn: AsyncConnection, user_id: int) -> list[DeviceRow]:
     query = select(devices).where(devices.c.user_id == user_id).order_by(devices.c.id)
     return list(await conn.execute(query))
 
@@ -94,7 +95,7 @@ async def push_targets(
     dialog_id: str,
     user_ids: list[int],
     alive_after_ms: int,
-) -> list[Any]:
+) -> list[DeviceRow]:
     """Devices of ``user_ids`` that should hear about a message in ``dialog_id``: the
     member has not muted the dialog and has no live connection. One indexed query."""
     if not user_ids:
@@ -105,7 +106,7 @@ async def push_targets(
 
 async def targets_for_users(
     conn: AsyncConnection, app_id: int, user_ids: list[int], sender_id: int
-) -> list[Any]:
+) -> list[DeviceRow]:
     """Every device of the chosen users of one app (for a push event sent on purpose),
     except users who block the sender."""
     if not user_ids:

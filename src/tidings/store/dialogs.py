@@ -5,19 +5,33 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import BigInteger, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.selectable import Join
 
+from tidings.domain.list_queries import ListQuery
+from tidings.store.list_sql import condition_sql, order_sql
+from tidings.store.rows import (
+    BehindRow,
+    DialogChanges,
+    DialogListRow,
+    DialogRow,
+    MemberChanges,
+    MemberRow,
+    NewDialog,
+)
 from tidings.store.tables import blocks, dialog_members, dialogs, messages, pinned_messages, users
 
 
-async def insert_dialog(conn: AsyncConnection, **values: Any) -> None:
+async def insert_dialog(conn: AsyncConnection, **values: Unpack[NewDialog]) -> None:
     await conn.execute(insert(dialogs).values(**values))
 
 
-async def get_dialog(conn: AsyncConnection, app_id: int, dialog_id: str) -> Any:
+async def get_dialog(conn: AsyncConnection, app_id: int, dialog_id: str) -> DialogRow | None:
     query = select(dialogs).where(dialogs.c.id == dialog_id, dialogs.c.app_id == app_id)
     return (await conn.execute(query)).first()
 
@@ -48,7 +62,7 @@ _DIALOG_WITH_MEMBER_LOCKED = _DIALOG_WITH_MEMBER.with_for_update(of=dialogs)
 
 async def get_dialog_with_member(
     conn: AsyncConnection, app_id: int, dialog_id: str, user_id: int, *, lock: bool = False
-) -> tuple[Any, Any]:
+) -> tuple[DialogRow | None, Member | None]:
     """The dialog and one user's membership (None if not a member), in one query.
 
     With ``lock`` the dialog row is locked on PostgreSQL so concurrent changes queue.
@@ -91,12 +105,16 @@ class Recipient:
     blocked_by_sender: bool
 
 
-async def find_private_dialog(conn: AsyncConnection, app_id: int, private_key: str) -> Any:
+async def find_private_dialog(
+    conn: AsyncConnection, app_id: int, private_key: str
+) -> DialogRow | None:
     query = select(dialogs).where(dialogs.c.app_id == app_id, dialogs.c.private_key == private_key)
     return (await conn.execute(query)).first()
 
 
-async def update_dialog(conn: AsyncConnection, dialog_id: str, **values: Any) -> None:
+async def update_dialog(
+    conn: AsyncConnection, dialog_id: str, **values: Unpack[DialogChanges]
+) -> None:
     await conn.execute(update(dialogs).where(dialogs.c.id == dialog_id).values(**values))
 
 
@@ -147,7 +165,7 @@ async def get_member(conn: AsyncConnection, dialog_id: str, user_id: int) -> Mem
 def _recipients_query() -> Any:
     theirs = blocks.alias("theirs")
     mine = blocks.alias("mine")
-    sender_id = bindparam("sender_id")
+    sender_id: BindParameter[int] = bindparam("sender_id")
     return (
         select(
             dialog_members.c.user_id,
@@ -191,7 +209,7 @@ async def list_recipients(conn: AsyncConnection, dialog_id: str, sender_id: int)
     ]
 
 
-def _record_sent_statement(unhide: bool) -> Any:
+def _record_sent_statement(unhide: bool) -> Update:
     is_sender = dialog_members.c.user_id == bindparam("b_sender_id")
     condition = or_(is_sender, dialog_members.c.hidden.is_(True)) if unhide else is_sender
     seq = bindparam("b_seq", type_=BigInteger)
@@ -220,7 +238,7 @@ async def record_sent(
     await conn.execute(_RECORD_SENT[unhide], params)
 
 
-async def list_members(conn: AsyncConnection, dialog_id: str) -> list[Any]:
+async def list_members(conn: AsyncConnection, dialog_id: str) -> list[MemberRow]:
     query = select(dialog_members).where(dialog_members.c.dialog_id == dialog_id)
     return list(await conn.execute(query.order_by(dialog_members.c.joined_ms)))
 
@@ -264,7 +282,9 @@ async def advance_delivered(
     return moved
 
 
-async def update_member(conn: AsyncConnection, dialog_id: str, user_id: int, **values: Any) -> None:
+async def update_member(
+    conn: AsyncConnection, dialog_id: str, user_id: int, **values: Unpack[MemberChanges]
+) -> None:
     await conn.execute(
         update(dialog_members)
         .where(dialog_members.c.dialog_id == dialog_id, dialog_members.c.user_id == user_id)
@@ -315,7 +335,7 @@ async def list_user_dialogs(
     updated_after_ms: int | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[int, list[Any]]:
+) -> tuple[int, list[DialogListRow]]:
     """The user's visible dialogs, most recent activity first, and how many there are."""
     joined = dialogs.join(
         dialog_members,
@@ -450,7 +470,7 @@ async def broadcast_dialog_ids(conn: AsyncConnection, app_id: int) -> list[str]:
     return [r[0] for r in await conn.execute(query)]
 
 
-async def list_behind(conn: AsyncConnection, app_id: int, user_id: int) -> list[Any]:
+async def list_behind(conn: AsyncConnection, app_id: int, user_id: int) -> list[BehindRow]:
     """The user's dialogs with messages after every one of the member's markers.
 
     Rows of ``dialog_id``, ``type``, ``last_seq`` and ``floor``, the highest of the
@@ -479,3 +499,67 @@ async def list_behind(conn: AsyncConnection, app_id: int, user_id: int) -> list[
         )
     )
     return list(await conn.execute(query))
+
+
+# -- list queries ----------------------------------------------------------------
+
+#: The fields a dialog list may filter and sort on, by their domain names.
+DIALOG_LIST_FIELDS = {
+    "id": dialogs.c.id,
+    "type": dialogs.c.type,
+    "name": dialogs.c.name,
+    "owner_id": dialogs.c.owner_id,
+    "last_message_ms": dialogs.c.last_message_ms,
+    "created_ms": dialogs.c.created_ms,
+    "updated_ms": dialogs.c.updated_ms,
+}
+
+
+def _user_dialogs_where(
+    app_id: int, user_id: int, query: ListQuery
+) -> tuple[Join, list[ColumnElement[bool]]]:
+    joined = dialogs.join(
+        dialog_members,
+        and_(dialog_members.c.dialog_id == dialogs.c.id, dialog_members.c.user_id == user_id),
+    )
+    conditions = [dialogs.c.app_id == app_id, dialog_members.c.hidden.is_(False)]
+    for cond in query.conditions:
+        assert isinstance(cond.field, str), "dialogs have no extra fields"
+        conditions.append(condition_sql(DIALOG_LIST_FIELDS[cond.field], cond))
+    return joined, conditions
+
+
+async def count_user_dialogs(
+    conn: AsyncConnection, app_id: int, user_id: int, query: ListQuery
+) -> int:
+    """How many of the user's visible dialogs meet every condition (the page is ignored)."""
+    joined, conditions = _user_dialogs_where(app_id, user_id, query)
+    count = select(func.count()).select_from(joined).where(*conditions)
+    return int((await conn.execute(count)).scalar_one())
+
+
+async def find_user_dialogs(
+    conn: AsyncConnection, app_id: int, user_id: int, query: ListQuery
+) -> list[DialogListRow]:
+    """One page of the user's visible dialogs that meet every condition, sorted in SQL
+    (most recent activity first without a sort), with the member's own columns."""
+    joined, conditions = _user_dialogs_where(app_id, user_id, query)
+    if query.sort is None:
+        activity = func.coalesce(dialogs.c.last_message_ms, dialogs.c.created_ms)
+        order: list[ColumnElement[Any]] = [activity.desc(), dialogs.c.id.desc()]
+    else:
+        order = order_sql(DIALOG_LIST_FIELDS[query.sort.field], query.sort, dialogs.c.id)
+    page = (
+        select(
+            dialogs,
+            dialog_members.c.read_seq,
+            dialog_members.c.cleared_seq,
+            dialog_members.c.muted,
+        )
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    return list(await conn.execute(page))

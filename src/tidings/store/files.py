@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from sqlalchemy import and_, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.domain.models import FileInfo
+from tidings.store.rows import FileRow, NewFile
 from tidings.store.tables import dialog_members, file_grants, files
 
 
-def _file(row: Any) -> FileInfo:
+def _file(row: FileRow) -> FileInfo:
     return FileInfo(
         id=row.id,
         uid=row.uid,
@@ -25,7 +26,7 @@ def _file(row: Any) -> FileInfo:
     )
 
 
-async def insert_file(conn: AsyncConnection, **values: Any) -> FileInfo:
+async def insert_file(conn: AsyncConnection, **values: Unpack[NewFile]) -> FileInfo:
     result = await conn.execute(insert(files).values(**values).returning(files))
     return _file(result.one())
 

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
-from sqlalchemy import and_, bindparam, exists, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    TextClause,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from tidings.domain.models import HistoryFilter, Message
+from tidings.store.rows import MessageChanges, MessageRow, NewMessage
 from tidings.store.tables import dialog_members, dialogs, file_grants, hidden_messages, messages
 
 
-def message_from_row(row: Any) -> Message:
+def message_from_row(row: MessageRow) -> Message:
     return Message(
         id=row.id,
         app_id=row.app_id,
@@ -71,7 +84,7 @@ async def next_seq(
     return int((await conn.execute(_NEXT_SEQ, params)).scalar_one())
 
 
-async def insert_message(conn: AsyncConnection, **values: Any) -> None:
+async def insert_message(conn: AsyncConnection, **values: Unpack[NewMessage]) -> None:
     await conn.execute(_INSERT_MESSAGE, values)
 
 
@@ -91,7 +104,9 @@ async def get_message_by_seq(conn: AsyncConnection, dialog_id: str, seq: int) ->
     return message_from_row(row) if row else None
 
 
-async def update_message(conn: AsyncConnection, message_id: str, **values: Any) -> None:
+async def update_message(
+    conn: AsyncConnection, message_id: str, **values: Unpack[MessageChanges]
+) -> None:
     await conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
 
@@ -113,7 +128,7 @@ async def grant_files(conn: AsyncConnection, dialog_id: str, file_ids: list[int]
         await conn.execute(stmt)
 
 
-def _insert_ignore(conn: AsyncConnection, table: Any) -> Any:
+def _insert_ignore(conn: AsyncConnection, table: Table) -> Insert:
     if conn.dialect.name == "sqlite":
         return sqlite_insert(table).on_conflict_do_nothing()
     return pg_insert(table).on_conflict_do_nothing()
@@ -186,7 +201,7 @@ async def search_messages(
             messages.c.seq > dm.c.cleared_seq,
         )
     )
-    conditions: list[Any] = [
+    conditions: list[ColumnElement[bool] | TextClause] = [
         messages.c.app_id == app_id,
         messages.c.deleted.is_(False),
         membership,

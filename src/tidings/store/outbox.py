@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.rows import NewDelivery
 from tidings.store.tables import outbox
 
 
-async def insert_delivery(conn: AsyncConnection, **values: Any) -> bool:
+async def insert_delivery(conn: AsyncConnection, **values: Unpack[NewDelivery]) -> bool:
     """Queue one delivery; a second row with the same idempotency key is ignored.
 
     Returns True if a row was added.

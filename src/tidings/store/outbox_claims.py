@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.rows import OutboxRow
 from tidings.store.tables import outbox
 
 
-async def claim_due(conn: AsyncConnection, *, now_ms: int, lease_ms: int, limit: int) -> list[Any]:
+async def claim_due(
+    conn: AsyncConnection, *, now_ms: int, lease_ms: int, limit: int
+) -> list[OutboxRow]:
     due = or_(
         and_(outbox.c.state == "queued", outbox.c.next_attempt_ms <= now_ms),
         and_(outbox.c.state == "sending", outbox.c.locked_until_ms <= now_ms),
@@ -50,7 +53,7 @@ async def claim_due(conn: AsyncConnection, *, now_ms: int, lease_ms: int, limit:
     return list(await conn.execute(stmt))
 
 
-def _held(row_id: int, lease: int) -> Any:
+def _held(row_id: int, lease: int) -> ColumnElement[bool]:
     return and_(
         outbox.c.id == row_id, outbox.c.state == "sending", outbox.c.locked_until_ms == lease
     )
@@ -117,7 +120,7 @@ async def pending_count(conn: AsyncConnection) -> dict[str, int]:
     return {row[0]: int(row[1]) for row in await conn.execute(query)}
 
 
-async def get_rows(conn: AsyncConnection, **criteria: Any) -> list[Any]:
+async def get_rows(conn: AsyncConnection, **criteria: Any) -> list[OutboxRow]:
     query = select(outbox)
     for key, value in criteria.items():
         query = query.where(outbox.c[key] == value)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.rows import Connection, ConnectionRow, ContactRow, PrivacyListRow
 from tidings.store.tables import blocks, connections, contacts, privacy_lists
 
 
-async def get_contact(conn: AsyncConnection, user_id: int, contact_id: int) -> Any:
+async def get_contact(conn: AsyncConnection, user_id: int, contact_id: int) -> ContactRow | None:
     query = select(contacts).where(
         contacts.c.user_id == user_id, contacts.c.contact_id == contact_id
     )
     return (await conn.execute(query)).first()
 
 
-async def list_contacts(conn: AsyncConnection, user_id: int) -> list[Any]:
+async def list_contacts(conn: AsyncConnection, user_id: int) -> list[ContactRow]:
     query = select(contacts).where(contacts.c.user_id == user_id).order_by(contacts.c.contact_id)
     return list(await conn.execute(query))
 
@@ -60,14 +61,14 @@ async def confirmed_contact_ids(conn: AsyncConnection, user_id: int) -> list[int
     return [r[0] for r in await conn.execute(query)]
 
 
-async def get_privacy_list(conn: AsyncConnection, user_id: int, name: str) -> Any:
+async def get_privacy_list(conn: AsyncConnection, user_id: int, name: str) -> PrivacyListRow | None:
     query = select(privacy_lists).where(
         privacy_lists.c.user_id == user_id, privacy_lists.c.name == name
     )
     return (await conn.execute(query)).first()
 
 
-async def list_privacy_lists(conn: AsyncConnection, user_id: int) -> list[Any]:
+async def list_privacy_lists(conn: AsyncConnection, user_id: int) -> list[PrivacyListRow]:
     query = select(privacy_lists).where(privacy_lists.c.user_id == user_id)
     return list(await conn.execute(query.order_by(privacy_lists.c.name)))
 
@@ -134,11 +135,11 @@ async def replace_blocks(
         )
 
 
-async def insert_connection(conn: AsyncConnection, **values: Any) -> None:
+async def insert_connection(conn: AsyncConnection, **values: Unpack[Connection]) -> None:
     await conn.execute(insert(connections).values(**values))
 
 
-async def delete_connection(conn: AsyncConnection, connection_id: str) -> Any:
+async def delete_connection(conn: AsyncConnection, connection_id: str) -> ConnectionRow | None:
     query = select(connections).where(connections.c.id == connection_id)
     row = (await conn.execute(query)).first()
     await conn.execute(delete(connections).where(connections.c.id == connection_id))
@@ -167,9 +168,11 @@ async def touch_node(conn: AsyncConnection, node_id: str, now_ms: int) -> None:
     )
 
 
-async def delete_stale_connections(conn: AsyncConnection, alive_after_ms: int) -> list[Any]:
+async def delete_stale_connections(
+    conn: AsyncConnection, alive_after_ms: int
+) -> list[ConnectionRow]:
     query = select(connections).where(connections.c.seen_ms <= alive_after_ms)
-    rows = list(await conn.execute(query))
+    rows: list[ConnectionRow] = list(await conn.execute(query))
     if rows:
         await conn.execute(delete(connections).where(connections.c.seen_ms <= alive_after_ms))
     return rows

@@ -5,11 +5,31 @@ Like every store module, functions take a connection and never commit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.desk_rows import (
+    AgentRow,
+    CommandResult,
+    CommentRow,
+    CommentWithMessageRow,
+    InboxTicketRow,
+    NewComment,
+    NewTicket,
+    NewUpload,
+    Placeholder,
+    PushCall,
+    PushTokenRow,
+    PushTokenValues,
+    RequesterTicketRow,
+    TicketChanges,
+    TicketRow,
+    UploadChanges,
+    UploadRow,
+)
+from tidings.store.rows import FileRow
 from tidings.store.tables import dialog_members, files, messages, users
 from tidings.store.tables_servicedesk import (
     desk_commands,
@@ -24,14 +44,14 @@ from tidings.store.tables_servicedesk import (
 # -- tickets --------------------------------------------------------------------------
 
 
-async def insert_ticket(conn: AsyncConnection, **values: Any) -> int:
+async def insert_ticket(conn: AsyncConnection, **values: Unpack[NewTicket]) -> int:
     result = await conn.execute(insert(desk_tickets).values(**values).returning(desk_tickets.c.id))
     return int(result.scalar_one())
 
 
 async def get_ticket(
     conn: AsyncConnection, app_id: int, ticket_id: int, *, lock: bool = False
-) -> Any:
+) -> TicketRow | None:
     query = select(desk_tickets).where(
         desk_tickets.c.id == ticket_id, desk_tickets.c.app_id == app_id
     )
@@ -40,11 +60,15 @@ async def get_ticket(
     return (await conn.execute(query)).first()
 
 
-async def update_ticket(conn: AsyncConnection, ticket_id: int, **values: Any) -> None:
+async def update_ticket(
+    conn: AsyncConnection, ticket_id: int, **values: Unpack[TicketChanges]
+) -> None:
     await conn.execute(update(desk_tickets).where(desk_tickets.c.id == ticket_id).values(**values))
 
 
-async def list_requester_tickets(conn: AsyncConnection, requester_id: int) -> list[Any]:
+async def list_requester_tickets(
+    conn: AsyncConnection, requester_id: int
+) -> list[RequesterTicketRow]:
     """Every ticket of one identity with the requester's read marker."""
     query = (
         select(desk_tickets, dialog_members.c.read_seq)
@@ -61,7 +85,7 @@ async def list_requester_tickets(conn: AsyncConnection, requester_id: int) -> li
     return list(await conn.execute(query))
 
 
-async def newest_open_ticket(conn: AsyncConnection, requester_id: int) -> Any:
+async def newest_open_ticket(conn: AsyncConnection, requester_id: int) -> TicketRow | None:
     query = (
         select(desk_tickets)
         .where(desk_tickets.c.requester_id == requester_id, desk_tickets.c.status == "open")
@@ -73,7 +97,7 @@ async def newest_open_ticket(conn: AsyncConnection, requester_id: int) -> Any:
 
 async def list_inbox(
     conn: AsyncConnection, app_id: int, *, view: str, agent_id: int, limit: int
-) -> list[Any]:
+) -> list[InboxTicketRow]:
     """A page of the console inbox, newest activity first, with requester names."""
     conditions = [desk_tickets.c.app_id == app_id]
     if view == "closed":
@@ -98,7 +122,7 @@ async def list_inbox(
     return list(await conn.execute(query))
 
 
-async def unread_inbound(conn: AsyncConnection, tickets: list[Any]) -> dict[int, int]:
+async def unread_inbound(conn: AsyncConnection, tickets: list[TicketRow]) -> dict[int, int]:
     """Client comments newer than what support has seen, per ticket."""
     if not tickets:
         return {}
@@ -135,7 +159,7 @@ async def count_open_by_view(conn: AsyncConnection, app_id: int, agent_id: int) 
 # -- comments ---------------------------------------------------------------------------
 
 
-async def insert_comment(conn: AsyncConnection, **values: Any) -> int:
+async def insert_comment(conn: AsyncConnection, **values: Unpack[NewComment]) -> int:
     result = await conn.execute(
         insert(desk_comments).values(**values).returning(desk_comments.c.id)
     )
@@ -144,7 +168,7 @@ async def insert_comment(conn: AsyncConnection, **values: Any) -> int:
 
 async def list_comments(
     conn: AsyncConnection, ticket_ids: list[int], *, after_id: int = 0
-) -> list[Any]:
+) -> list[CommentWithMessageRow]:
     """Comments with their message, ascending by comment id."""
     if not ticket_ids:
         return []
@@ -163,7 +187,9 @@ async def list_comments(
     return list(await conn.execute(query))
 
 
-async def last_comments(conn: AsyncConnection, ticket_ids: list[int]) -> list[Any]:
+async def last_comments(
+    conn: AsyncConnection, ticket_ids: list[int]
+) -> list[CommentWithMessageRow]:
     """The newest comment of each ticket, with its message."""
     if not ticket_ids:
         return []
@@ -207,7 +233,7 @@ async def read_state(conn: AsyncConnection, ticket_id: int, read_seq: int) -> tu
     return int(unread) == 0, int(last_read or 0)
 
 
-async def get_comment(conn: AsyncConnection, ticket_id: int, comment_id: int) -> Any:
+async def get_comment(conn: AsyncConnection, ticket_id: int, comment_id: int) -> CommentRow | None:
     query = select(desk_comments).where(
         desk_comments.c.ticket_id == ticket_id, desk_comments.c.id == comment_id
     )
@@ -219,7 +245,7 @@ async def max_comment_id(conn: AsyncConnection, ticket_id: int) -> int:
     return int((await conn.execute(query)).scalar_one() or 0)
 
 
-async def ticket_of_file(conn: AsyncConnection, file_id: int) -> Any:
+async def ticket_of_file(conn: AsyncConnection, file_id: int) -> TicketRow | None:
     """The ticket whose dialog the file was attached in (via the core's grants)."""
     from tidings.store.tables import file_grants
 
@@ -232,14 +258,16 @@ async def ticket_of_file(conn: AsyncConnection, file_id: int) -> Any:
     return (await conn.execute(query)).first()
 
 
-async def get_file_by_id(conn: AsyncConnection, file_id: int) -> Any:
+async def get_file_by_id(conn: AsyncConnection, file_id: int) -> FileRow | None:
     return (await conn.execute(select(files).where(files.c.id == file_id))).first()
 
 
 # -- SDK bookkeeping ----------------------------------------------------------------------
 
 
-async def get_command_result(conn: AsyncConnection, user_id: int, command_id: str) -> Any:
+async def get_command_result(
+    conn: AsyncConnection, user_id: int, command_id: str
+) -> dict[str, Any] | None:
     query = select(desk_commands.c.result).where(
         desk_commands.c.user_id == user_id, desk_commands.c.command_id == command_id
     )
@@ -247,7 +275,7 @@ async def get_command_result(conn: AsyncConnection, user_id: int, command_id: st
     return row.result if row else None
 
 
-async def insert_command_result(conn: AsyncConnection, **values: Any) -> None:
+async def insert_command_result(conn: AsyncConnection, **values: Unpack[CommandResult]) -> None:
     await conn.execute(insert(desk_commands).values(**values))
 
 
@@ -259,19 +287,19 @@ async def get_placeholder(conn: AsyncConnection, user_id: int, local_id: int) ->
     return int(row[0]) if row else None
 
 
-async def insert_placeholder(conn: AsyncConnection, **values: Any) -> None:
+async def insert_placeholder(conn: AsyncConnection, **values: Unpack[Placeholder]) -> None:
     await conn.execute(insert(desk_placeholders).values(**values))
 
 
-async def insert_upload(conn: AsyncConnection, **values: Any) -> None:
+async def insert_upload(conn: AsyncConnection, **values: Unpack[NewUpload]) -> None:
     await conn.execute(insert(desk_uploads).values(**values))
 
 
-async def get_upload(conn: AsyncConnection, guid: str) -> Any:
+async def get_upload(conn: AsyncConnection, guid: str) -> UploadRow | None:
     return (await conn.execute(select(desk_uploads).where(desk_uploads.c.guid == guid))).first()
 
 
-async def update_upload(conn: AsyncConnection, guid: str, **values: Any) -> None:
+async def update_upload(conn: AsyncConnection, guid: str, **values: Unpack[UploadChanges]) -> None:
     await conn.execute(update(desk_uploads).where(desk_uploads.c.guid == guid).values(**values))
 
 
@@ -288,7 +316,7 @@ async def count_push_calls(
     return int((await conn.execute(query)).scalar_one())
 
 
-async def insert_push_call(conn: AsyncConnection, **values: Any) -> None:
+async def insert_push_call(conn: AsyncConnection, **values: Unpack[PushCall]) -> None:
     await conn.execute(insert(desk_push_calls).values(**values))
 
 
@@ -297,7 +325,7 @@ async def prune_push_calls(conn: AsyncConnection, before_ms: int) -> None:
 
 
 async def set_push_token(
-    conn: AsyncConnection, *, user_id: int, instance_id: str, **values: Any
+    conn: AsyncConnection, *, user_id: int, instance_id: str, **values: Unpack[PushTokenValues]
 ) -> None:
     await conn.execute(
         delete(desk_push_tokens).where(
@@ -310,7 +338,7 @@ async def set_push_token(
         )
 
 
-async def list_push_tokens(conn: AsyncConnection, user_id: int) -> list[Any]:
+async def list_push_tokens(conn: AsyncConnection, user_id: int) -> list[PushTokenRow]:
     query = (
         select(desk_push_tokens)
         .where(desk_push_tokens.c.user_id == user_id)
@@ -327,7 +355,7 @@ async def list_agent_logins(conn: AsyncConnection, email: str) -> list[tuple[int
     return [(r[0], r[1]) for r in await conn.execute(query)]
 
 
-async def list_agents(conn: AsyncConnection, app_id: int) -> list[Any]:
+async def list_agents(conn: AsyncConnection, app_id: int) -> list[AgentRow]:
     query = (
         select(users.c.id, users.c.full_name, users.c.email)
         .where(users.c.app_id == app_id, users.c.role.in_(("agent", "admin")))

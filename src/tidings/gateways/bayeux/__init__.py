@@ -11,12 +11,13 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from tidings.gateways import CoreOf
 from tidings.gateways.bayeux.advice import BayeuxConfig
 from tidings.gateways.bayeux.mapping import BayeuxGateway
 from tidings.gateways.bayeux.transport_http import long_polling, preflight
 from tidings.gateways.bayeux.transport_ws import handle_websocket
 
-__all__ = ["BayeuxConfig", "BayeuxGateway", "build_routes"]
+__all__ = ["BayeuxConfig", "BayeuxGateway", "BayeuxMount", "build_routes"]
 
 
 def build_routes(base: str, gateway_of: object) -> list[Route | WebSocketRoute]:
@@ -40,3 +41,29 @@ def build_routes(base: str, gateway_of: object) -> list[Route | WebSocketRoute]:
         WebSocketRoute(base, socket),
         WebSocketRoute(base + "/", socket),
     ]
+
+
+class BayeuxMount:
+    """The Bayeux gateway for the server (a :class:`~tidings.gateways.Gateway`) at
+    ``base``: ``start`` makes the :class:`BayeuxGateway` (GMS reaches it as
+    ``gateway``, its Comet sink)."""
+
+    name = "bayeux"
+
+    def __init__(self, core_of: CoreOf, base: str) -> None:
+        self.core_of = core_of
+        self.base = base
+        self.gateway: BayeuxGateway | None = None
+
+    def routes(self) -> list[Route | WebSocketRoute]:
+        return build_routes(self.base, lambda: self.gateway)
+
+    async def start(self) -> None:
+        gateway = BayeuxGateway(self.core_of())
+        await gateway.start()
+        self.gateway = gateway
+
+    async def stop(self) -> None:
+        gateway, self.gateway = self.gateway, None
+        if gateway is not None:
+            await gateway.stop()

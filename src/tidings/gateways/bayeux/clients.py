@@ -47,6 +47,13 @@ class ClientSession:
     expires_at: int | None = None
     #: The publish budget's GCRA state (:mod:`tidings.gcra`); None: untouched.
     publish_tat: float | None = None
+    #: The CometD ack extension was agreed at handshake (:mod:`.acks`): deliveries
+    #: leave only in connect replies, numbered, and stay here until acknowledged.
+    ack: bool = False
+    #: Number of the last batch handed to a connect reply.
+    batch: int = 0
+    #: Batches sent but not yet acknowledged, oldest first: (number, messages).
+    unacked: list[tuple[int, list[Message]]] = field(default_factory=list)
 
     def move(self, trigger: Trigger) -> None:
         self.state = next_state(self.state, trigger)
@@ -60,7 +67,7 @@ class ClientSession:
 
     def push(self, message: Message, max_queue: int, max_bytes: int) -> bool:
         """Queue a delivery; False when the bound is passed (the session must go)."""
-        size = len(json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str))
+        size = message_size(message)
         if len(self.queue) >= max_queue or self.queue_bytes + size > max_bytes:
             return False
         self.queue.append(message)
@@ -83,6 +90,9 @@ class ClientSession:
             "subscriptions": sorted(self.subscriptions),
             "queue": list(self.queue),
             "connects": self.connects,
+            "ack": self.ack,
+            "batch": self.batch,
+            "unacked": [[number, list(messages)] for number, messages in self.unacked],
         }
 
     @classmethod
@@ -94,10 +104,18 @@ class ClientSession:
             state=ClientState(data.get("state", ClientState.HANDSHAKEN.value)),
             subscriptions={s for s in data.get("subscriptions", []) if isinstance(s, str)},
             connects=int(data.get("connects", 0)),
+            ack=data.get("ack") is True,
+            batch=int(data.get("batch", 0)),
         )
         for message in data.get("queue", []):
             session.push(message, 1 << 31, 1 << 62)
+        for number, messages in data.get("unacked", []):
+            session.unacked.append((int(number), list(messages)))
         return session
+
+
+def message_size(message: Message) -> int:
+    return len(json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str))
 
 
 def attributes_from(values: Any) -> dict[str, str]:

@@ -22,7 +22,6 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tidings.core.comet import CometPublished, CometSessionMoved, CometSessionWanted
 from tidings.core.hub import Core
 from tidings.domain.events import Event
 from tidings.gateways.bayeux import meta
@@ -37,6 +36,13 @@ from tidings.gateways.bayeux.protocol import (
     Removed,
     ServiceCalled,
     Subscribed,
+)
+from tidings.gateways.bayeux.relay import (
+    CometPublished,
+    CometSessionMoved,
+    CometSessionWanted,
+    from_event,
+    to_event,
 )
 
 log = logging.getLogger("tidings.bayeux")
@@ -238,7 +244,11 @@ class BayeuxGateway:
 
     def _wake(self, client_ids: set[str]) -> None:
         for client_id in client_ids:
-            wake = self._sockets.get(client_id)
+            session = self.server.sessions.get(client_id)
+            # With the ack extension deliveries ride only on connect replies, even on a
+            # WebSocket: complete the held connect rather than push frames.
+            acked = session is not None and session.ack
+            wake = None if acked else self._sockets.get(client_id)
             if wake is not None:
                 wake()
                 continue
@@ -253,16 +263,16 @@ class BayeuxGateway:
             try:
                 if isinstance(event, Published):
                     if event.app_id:
-                        app_id = int(event.app_id)
-                        await self.core.comet.publish(event.channel, event.data, app_id=app_id)
+                        note = CometPublished(int(event.app_id), event.channel, event.data)
+                        await self.core.publish(to_event(note))
                 elif isinstance(event, ServiceCalled):
                     await self._call_service(event)
                 elif isinstance(event, Subscribed):
                     for listener in self._on_subscribe:
                         await listener(event.client_id, event.subscriptions)
                 elif isinstance(event, Removed):
-                    for listener in self._on_removed:
-                        await listener(event)
+                    for removed_listener in self._on_removed:
+                        await removed_listener(event)
             except Exception:
                 log.exception("bayeux application hook failed on %s", type(event).__name__)
 
@@ -278,15 +288,16 @@ class BayeuxGateway:
         log.debug("no handler for %s", event.channel)
 
     async def _on_bus(self, event: Event) -> None:
-        if isinstance(event, CometPublished):
-            self.publish_local(event.channel, event.data, event.app_id)
+        note = from_event(event)
+        if isinstance(note, CometPublished):
+            self.publish_local(note.channel, note.data, note.app_id)
             for fetch in self._fetches.values():
                 if fetch.listening:
-                    fetch.missed.append(event)
-        elif isinstance(event, CometSessionWanted):
-            await self._on_wanted(event)
-        elif isinstance(event, CometSessionMoved):
-            self._on_moved(event)
+                    fetch.missed.append(note)
+        elif isinstance(note, CometSessionWanted):
+            await self._on_wanted(note)
+        elif isinstance(note, CometSessionMoved):
+            self._on_moved(note)
 
     # -- sessions across nodes ---------------------------------------------------------
 
@@ -305,7 +316,7 @@ class BayeuxGateway:
             fetch = self._fetches.get(client_id)
             if fetch is None:
                 fetch = self._fetches[client_id] = _Fetch()
-                await self.core.comet.want_session(client_id, self.node)
+                await self.core.publish(to_event(CometSessionWanted(client_id, self.node)))
             try:
                 await asyncio.wait_for(asyncio.shield(fetch.done), FETCH_TIMEOUT)
             except TimeoutError:
@@ -327,7 +338,7 @@ class BayeuxGateway:
         if held is not None:
             self._release(event.client_id, held)
         self._sockets.pop(event.client_id, None)
-        await self.core.comet.hand_over(event.client_id, event.node, dump)
+        await self.core.publish(to_event(CometSessionMoved(event.client_id, event.node, dump)))
 
     def _on_moved(self, event: CometSessionMoved) -> None:
         fetch = self._fetches.get(event.client_id)

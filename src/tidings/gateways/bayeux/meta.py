@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.gateways.bayeux import channels
+from tidings.gateways.bayeux import acks, channels
 from tidings.gateways.bayeux.advice import HANDSHAKE_AGAIN, STOP, BayeuxConfig
 from tidings.gateways.bayeux.clients import ClientSession, attributes_from, new_client_id
 from tidings.gateways.bayeux.messages import (
@@ -69,6 +69,7 @@ def handshake(
             attrs.setdefault(key, value)
     session = ClientSession(id=new_client_id(), transport=transport, attributes=attrs)
     session.expires_at = now + config.interval_ms + config.max_interval_ms
+    session.ack = acks.requested(ext)
     reply = reply_to(
         message,
         successful=True,
@@ -78,6 +79,8 @@ def handshake(
         supportedConnectionTypes=list(config.transports),
         advice=config.advice(),
     )
+    if session.ack:
+        reply["ext"] = {"ack": True}  # the extension is agreed (acks.py)
     return reply, session
 
 
@@ -107,14 +110,20 @@ def connect(
     return ConnectDecision(config.hold_ms(client_timeout), superseded)
 
 
-def connect_reply(config: BayeuxConfig, message: Message, *, stop: bool = False) -> Message:
+def connect_reply(
+    config: BayeuxConfig, message: Message, *, stop: bool = False, batch: int | None = None
+) -> Message:
+    """``batch``: the number of the deliveries this reply carries (ack extension)."""
     advice = dict(STOP) if stop else config.advice()
-    return reply_to(message, successful=True, advice=advice)
+    reply = reply_to(message, successful=True, advice=advice)
+    if batch is not None:
+        reply["ext"] = {"ack": batch}
+    return reply
 
 
 def _subscriptions(message: Message) -> list[str] | None:
     value = message.get("subscription")
-    items = value if isinstance(value, list) else [value]
+    items: list[Any] = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(s, str) for s in items):
         return None
     return items

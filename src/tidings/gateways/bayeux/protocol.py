@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from tidings.gateways.bayeux import channels, meta
+from tidings.gateways.bayeux import acks, channels, meta
 from tidings.gateways.bayeux.advice import BayeuxConfig
 from tidings.gateways.bayeux.clients import TENANT, ClientSession
 from tidings.gateways.bayeux.messages import (
@@ -188,6 +188,8 @@ class BayeuxServer:
         if session is None:
             out.replies.append(meta.unknown_client(message))
             return
+        if session.ack:
+            acks.acknowledge(session, message.get("ext"))
         decision = meta.connect(self.config, session, message)
         if isinstance(decision, dict):
             out.replies.append(decision)
@@ -195,8 +197,7 @@ class BayeuxServer:
         if decision.superseded is not None:
             out.released.append((session.id, decision.superseded))
         if decision.hold_ms == 0:
-            out.replies.extend(session.drain())
-            out.replies.append(meta.connect_reply(self.config, message))
+            out.replies.extend(self._flush(session, message))
             session.expires_at = now + self.config.interval_ms + self.config.max_interval_ms
             return
         token = next(self._tokens)
@@ -256,15 +257,19 @@ class BayeuxServer:
             return []
         stop = self._stopped.pop(token, False)
         session = self.sessions.get(client_id)
-        if session is None:
+        if session is None or session.held != token:
             return [meta.connect_reply(self.config, message, stop=stop)]
-        out: list[Message] = []
-        if session.held == token:
-            session.held = None
-            out.extend(session.drain())
-            session.expires_at = now + self.config.interval_ms + self.config.max_interval_ms
-        out.append(meta.connect_reply(self.config, message, stop=stop))
-        return out
+        session.held = None
+        session.expires_at = now + self.config.interval_ms + self.config.max_interval_ms
+        return self._flush(session, message)
+
+    def _flush(self, session: ClientSession, message: Message) -> list[Message]:
+        """A connect's answer: the queued deliveries, then its reply (§4.3 rule 4); with
+        the ack extension the deliveries are a numbered batch kept until acknowledged."""
+        if not session.ack:
+            return [*session.drain(), meta.connect_reply(self.config, message)]
+        messages, batch = acks.next_batch(session)
+        return [*messages, meta.connect_reply(self.config, message, batch=batch)]
 
     def abandon(self, client_id: str, token: int, now: int) -> None:
         """The HTTP client went away while held: no reply; queued messages stay (§4.3)."""
@@ -304,9 +309,10 @@ class BayeuxServer:
         return self._queue(session, delivery(channel, data), events), events
 
     def take(self, client_id: str) -> list[Message]:
-        """Queued deliveries of a session, for a WebSocket or a piggybacked response."""
+        """Queued deliveries of a session, for a WebSocket or a piggybacked response;
+        none for a session with the ack extension (its deliveries wait for a connect)."""
         session = self.sessions.get(client_id)
-        return session.drain() if session is not None else []
+        return session.drain() if session is not None and not session.ack else []
 
     def _queue(self, session: ClientSession, message: Message, events: list[AppEvent]) -> bool:
         if session.push(message, self.config.max_queue, self.config.max_queue_bytes):

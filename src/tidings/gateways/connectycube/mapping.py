@@ -238,7 +238,7 @@ def join_custom(
         raise InvalidInput("extensions must be an object", field="extensions")
     if permissions is not None and not isinstance(permissions, dict):
         raise InvalidInput("permissions must be an object", field="permissions")
-    data = {
+    data: dict[str, Any] = {
         str(k): v if isinstance(v, str) or v is None else str(v)
         for k, v in (extensions or {}).items()
     }

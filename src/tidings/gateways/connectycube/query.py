@@ -7,15 +7,20 @@ puts ``[]`` on every array. The same encoding travels in GET query strings and
 in DELETE bodies. :func:`parse_params` turns any of these into nested dicts and
 lists of strings; the helpers read values the way the SDK may have sent them
 (list or comma string, ``1``/``true``, unix seconds, ISO or a JS ``Date`` string).
+:func:`list_query` turns a list endpoint's parameters into the core's typed
+:class:`~tidings.domain.list_queries.ListQuery`, refusing what the endpoint does not list.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
+
+from tidings.domain.list_queries import Condition, FieldName, ListQuery, Op, Scalar, Sort
 
 #: Comparison suffixes of a field filter, as in ``date_sent[gt]``.
 OPERATORS = ("lt", "lte", "gt", "gte", "ne", "in", "nin", "all", "ctn", "start_with", "or")
@@ -232,3 +237,139 @@ def _comparable(actual: Any, wanted: Any) -> tuple[Any, Any]:
         return float(actual), float(wanted)
     except (TypeError, ValueError):
         return str(actual), str(wanted)
+
+
+# -- list queries ----------------------------------------------------------------
+
+#: ``int``: integers; ``key``: exact text (ids, types); ``text``: free text (also
+#: ``ctn``/``start_with``); ``time``: a time shown in whole seconds; ``tags``: a
+#: comma-joined list of tags.
+WireKind = Literal["int", "key", "text", "time", "tags"]
+
+_WIRE_OPS: dict[str, frozenset[str]] = {
+    "int": frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "or"}),
+    "key": frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "or"}),
+    "text": frozenset({"eq", "ne", "in", "nin", "or", "ctn", "start_with"}),
+    "time": frozenset({"eq", "lt", "lte", "gt", "gte"}),
+    "tags": frozenset({"eq", "in", "all", "nin"}),
+}
+_TAG_OPS: dict[str, Op] = {"eq": "has_any", "in": "has_any", "all": "has_all", "nin": "has_none"}
+_ONE_VALUE_OPS: dict[str, Op] = {
+    "eq": "eq",
+    "ne": "ne",
+    "lt": "lt",
+    "lte": "lte",
+    "gt": "gt",
+    "gte": "gte",
+    "ctn": "ctn",
+    "start_with": "start_with",
+}
+
+
+class FieldError(ParamsError):
+    """A parameter names a field, operator or value the listing does not take."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class WireField:
+    """One filterable ConnectyCube field: the core field it reads and how its values
+    are written; ``convert`` turns each text value into the core's (dialog types)."""
+
+    target: FieldName
+    kind: WireKind
+    convert: Callable[[str], Scalar] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListSpec:
+    """What one list endpoint takes: its filters, sort fields (wire → core) and the
+    other parameters it reads itself (paging, ``count``)."""
+
+    fields: Mapping[str, WireField]
+    sortable: Mapping[str, str]
+    reserved: frozenset[str]
+
+
+def list_query(params: dict[str, Any], spec: ListSpec, *, limit: int, offset: int) -> ListQuery:
+    """The typed query in ``params``; any parameter ``spec`` does not name is refused."""
+    conditions: list[Condition] = []
+    for name, raw in params.items():
+        if name in spec.reserved or name in ("sort_asc", "sort_desc"):
+            continue
+        wire = spec.fields.get(name)
+        if wire is None:
+            raise FieldError(f"unknown parameter {name}", name)
+        operations = raw.items() if isinstance(raw, dict) else [("eq", raw)]
+        for op, operand in operations:
+            if op not in _WIRE_OPS[wire.kind]:
+                raise FieldError(f"{name} does not take [{op}]", name)
+            try:
+                conditions.extend(_conditions(name, wire, op, operand))
+            except FieldError:
+                raise
+            except ParamsError as exc:
+                raise FieldError(str(exc), name) from None
+    return ListQuery(tuple(conditions), _sort(params, spec), limit, offset)
+
+
+def _sort(params: dict[str, Any], spec: ListSpec) -> Sort | None:
+    given = [(k, params[k]) for k in ("sort_asc", "sort_desc") if k in params]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise FieldError("give sort_asc or sort_desc, not both", "sort_desc")
+    key, field = given[0]
+    if not isinstance(field, str) or field not in spec.sortable:
+        sortable = ", ".join(sorted(spec.sortable))
+        raise FieldError(f"{key} takes one of {sortable}", key)
+    return Sort(spec.sortable[field], descending=key == "sort_desc")
+
+
+def _scalar(name: str, wire: WireField, value: Any) -> Scalar:
+    if isinstance(value, dict | list):
+        raise FieldError(f"{name} takes one value", name)
+    if wire.kind == "int":
+        number = as_int(value, name)
+        if number is None:
+            raise FieldError(f"{name} must be an integer", name)
+        return number
+    text = str(value)
+    return wire.convert(text) if wire.convert is not None else text
+
+
+def _conditions(name: str, wire: WireField, op: str, operand: Any) -> list[Condition]:
+    target = wire.target
+    if wire.kind == "tags":
+        return [Condition(target, _TAG_OPS[op], tuple(as_list(operand)))]
+    if wire.kind == "time":
+        return _time_conditions(target, op, as_time_ms(operand, name))
+    if op == "eq" and wire.kind in ("int", "key") and _several(operand):
+        op = "in"  # ``type=2,3`` and ``id[]=1&id[]=2`` as older clients send them
+    if op in ("in", "nin", "or"):
+        values = tuple(_scalar(name, wire, v) for v in as_list(operand))
+        return [Condition(target, "nin" if op == "nin" else "in", values)]
+    return [Condition(target, _ONE_VALUE_OPS[op], _scalar(name, wire, operand))]
+
+
+def _several(operand: Any) -> bool:
+    return isinstance(operand, list) or (isinstance(operand, str) and "," in operand)
+
+
+def _time_conditions(target: FieldName, op: str, ms: int) -> list[Condition]:
+    """Compare as the client sees the time, in whole seconds: ``[gt]=S`` is a shown
+    second after S, so a row shown at S itself never matches ``[gt]``."""
+    floor = ms - ms % 1000
+    ceil = floor if ms % 1000 == 0 else floor + 1000
+    if op == "gt":
+        return [Condition(target, "gte", floor + 1000)]
+    if op == "gte":
+        return [Condition(target, "gte", ceil)]
+    if op == "lt":
+        return [Condition(target, "lt", ceil)]
+    if op == "lte":
+        return [Condition(target, "lt", floor + 1000)]
+    return [Condition(target, "gte", ceil), Condition(target, "lt", floor + 1000)]

@@ -20,21 +20,18 @@ from tidings.gateways.connectycube.mapping import (
     wire_type,
 )
 from tidings.gateways.connectycube.query import (
+    FieldError,
+    ListSpec,
     ParamsError,
+    WireField,
     as_bool,
     as_int,
-    as_list,
-    as_time_ms,
-    field_filters,
-    matches,
+    list_query,
 )
 
 router = APIRouter()
 
 MAX_LIMIT = 100
-#: Dialog filters the core does not apply are applied to at most this many dialogs.
-CANDIDATES = 1000
-FILTER_FIELDS = ("_id", "name", "user_id", "last_message_date_sent", "created_at")
 
 
 def _wire(request: Request, actor: Actor, dialog: Dialog) -> dict[str, Any]:
@@ -66,57 +63,51 @@ async def create_dialog(request: Request) -> JSONResponse:
     return JSONResponse(_wire(request, actor, dialog), status_code=201)
 
 
-def _types(data: dict[str, Any]) -> list[str] | None:
-    value = data.get("type")
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        if set(value) - {"in"}:
-            raise InvalidInput("type filters are type or type[in]", field="type")
-        value = value.get("in")
-    try:
-        return [wire_type(v) for v in as_list(value)]
-    except ParamsError as exc:
-        raise InvalidInput(str(exc), field="type") from None
+#: ``GET /chat/Dialog.json`` filters (§5.2): wire field -> core field and value kind.
+DIALOG_LIST = ListSpec(
+    fields={
+        "_id": WireField("id", "key"),
+        "type": WireField("type", "key", convert=wire_type),
+        "name": WireField("name", "text"),
+        "user_id": WireField("owner_id", "int"),
+        "last_message_date_sent": WireField("last_message_ms", "time"),
+        "created_at": WireField("created_ms", "time"),
+        "updated_at": WireField("updated_ms", "time"),
+    },
+    sortable={
+        "_id": "id",
+        "name": "name",
+        "user_id": "owner_id",
+        "last_message_date_sent": "last_message_ms",
+        "created_at": "created_ms",
+        "updated_at": "updated_ms",
+    },
+    reserved=frozenset({"limit", "skip", "count"}),
+)
 
 
 @router.get("/chat/Dialog.json")
 async def list_dialogs(request: Request) -> JSONResponse:
-    """The caller's dialogs, newest activity first, with ``limit``/``skip``, ``type[in]``,
-    ``updated_at[gt]``, simple field filters and ``count=1``."""
+    """The caller's dialogs (§5.2): field filters (``type[in]``, ``updated_at[gt]``, ...),
+    ``sort_asc``/``sort_desc`` (else newest activity first), ``limit``/``skip`` and
+    ``count=1``; the database filters, counts, sorts and pages."""
     actor = await user_actor(request)
     data = await params(request)
-    core = services(request).core
+    lists = services(request).core.dialog_lists
     try:
         limit = as_int(data.get("limit"), "limit", 100) or 100
         skip = as_int(data.get("skip"), "skip", 0) or 0
-        updated = data.get("updated_at")
-        updated_after = None
-        if isinstance(updated, dict) and "gt" in updated:
-            updated_after = as_time_ms(updated["gt"], "updated_at")
-        filters = field_filters(data, FILTER_FIELDS)
+        query = list_query(data, DIALOG_LIST, limit=limit, offset=skip)
+    except FieldError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
     except ParamsError as exc:
         raise InvalidInput(str(exc)) from None
     if not 1 <= limit <= MAX_LIMIT or skip < 0:
         raise InvalidInput(f"limit is 1 to {MAX_LIMIT}", field="limit")
-    types = _types(data)
-    if filters or as_bool(data.get("count")):
-        total, dialogs = await core.dialogs.list_dialogs(
-            actor, types=types, updated_after_ms=updated_after, limit=CANDIDATES
-        )
-        items = [_wire(request, actor, d) for d in dialogs]
-        items = [d for d in items if all(matches(d.get(f.field), f) for f in filters)]
-        if as_bool(data.get("count")):
-            return JSONResponse({"items": {"count": len(items)}})
-        total, items = len(items), items[skip : skip + limit]
-    else:
-        total, dialogs = await core.dialogs.list_dialogs(
-            actor, types=types, updated_after_ms=updated_after, limit=limit, offset=skip
-        )
-        items = [_wire(request, actor, d) for d in dialogs]
-    sort_asc = data.get("sort_asc")
-    if isinstance(sort_asc, str) and sort_asc:
-        items.sort(key=lambda d: (d.get(sort_asc) is None, d.get(sort_asc) or 0))
+    if as_bool(data.get("count")):
+        return JSONResponse({"items": {"count": await lists.count(actor, query)}})
+    total, dialogs = await lists.find(actor, query)
+    items = [_wire(request, actor, d) for d in dialogs]
     return JSONResponse({"total_entries": total, "skip": skip, "limit": limit, "items": items})
 
 
@@ -160,7 +151,7 @@ async def _update(request: Request, dialog_id: str, data: dict[str, Any]) -> JSO
 @router.put("/chat/Dialog/{dialog_id}/admins.json")
 async def change_admins(request: Request, dialog_id: str) -> JSONResponse:
     data = await params(request)
-    only = {k: data[k] for k in ("push_all", "pull_all") if k in data}
+    only: dict[str, Any] = {k: data[k] for k in ("push_all", "pull_all") if k in data}
     for key, value in only.items():
         if isinstance(value, dict):
             only[key] = {"admins_ids": value.get("admins_ids")}

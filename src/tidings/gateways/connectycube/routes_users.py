@@ -8,37 +8,59 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from tidings.domain.list_queries import ExtraField, ListQuery
 from tidings.domain.models import Actor
 from tidings.gateways.connectycube.deps import params, services, session, token_of, user_actor
-from tidings.gateways.connectycube.mapping import user_fields_from_wire, user_to_wire
+from tidings.gateways.connectycube.mapping import (
+    EXTRAS_KEY,
+    user_fields_from_wire,
+    user_to_wire,
+)
 from tidings.gateways.connectycube.query import (
-    FieldFilter,
+    FieldError,
+    ListSpec,
     ParamsError,
+    WireField,
     as_int,
-    as_int_list,
-    as_list,
-    field_filters,
-    matches,
+    list_query,
 )
 
 router = APIRouter()
 
-USER_FILTER_FIELDS = (
-    "id",
-    "login",
-    "email",
-    "full_name",
-    "phone",
-    "external_user_id",
-    "facebook_id",
-    "twitter_id",
-    "user_tags",
-    "created_at",
-    "updated_at",
-    "last_request_at",
+
+def _extra(name: str) -> ExtraField:
+    return ExtraField((EXTRAS_KEY, name))
+
+
+#: ``GET /users/v2.json`` filters (§4.2): wire field -> core field and value kind; the
+#: profile extras the core keeps for us in ``custom_data`` are filtered there too.
+USER_LIST = ListSpec(
+    fields={
+        "id": WireField("id", "int"),
+        "login": WireField("login", "text"),
+        "email": WireField("email", "text"),
+        "full_name": WireField("full_name", "text"),
+        "phone": WireField(_extra("phone"), "text"),
+        "external_user_id": WireField(_extra("external_user_id"), "text"),
+        "external_id": WireField(_extra("external_id"), "text"),
+        "facebook_id": WireField(_extra("facebook_id"), "text"),
+        "twitter_id": WireField(_extra("twitter_id"), "text"),
+        "user_tags": WireField(_extra("user_tags"), "tags"),
+        "created_at": WireField("created_ms", "time"),
+        "updated_at": WireField("updated_ms", "time"),
+        "last_request_at": WireField("last_activity_ms", "time"),
+    },
+    sortable={
+        "id": "id",
+        "login": "login",
+        "email": "email",
+        "full_name": "full_name",
+        "created_at": "created_ms",
+        "updated_at": "updated_ms",
+        "last_request_at": "last_activity_ms",
+    },
+    reserved=frozenset({"limit", "offset"}),
 )
-#: Filters are applied to at most this many candidates (narrowed by ids or text first).
-CANDIDATES = 1000
 MAX_PAGE = 100
 
 
@@ -70,44 +92,13 @@ async def signup(request: Request) -> JSONResponse:
     return JSONResponse({"user": user_to_wire(user)}, status_code=201)
 
 
-async def _filtered(request: Request, actor: Actor, data: dict[str, Any]) -> list[dict[str, Any]]:
+def _query(data: dict[str, Any], limit: int, offset: int) -> ListQuery:
     try:
-        filters = field_filters(data, USER_FILTER_FIELDS)
+        return list_query(data, USER_LIST, limit=limit, offset=offset)
+    except FieldError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
     except ParamsError as exc:
         raise InvalidInput(str(exc)) from None
-    ids: list[int] | None = None
-    text: str | None = None
-    for flt in filters:
-        if flt.field == "id" and flt.op in ("eq", "in"):
-            try:
-                ids = as_int_list(flt.value, "id")
-            except ParamsError as exc:
-                raise InvalidInput(str(exc), field="id") from None
-        if flt.field in ("login", "full_name") and flt.op in ("eq", "ctn", "start_with"):
-            text = str(flt.value)
-    users = await services(request).core.users.list_users(
-        actor, ids=ids, text=text, limit=CANDIDATES
-    )
-    wire = [user_to_wire(u) for u in users]
-    return [u for u in wire if all(_match(u, f) for f in filters)]
-
-
-def _match(user: dict[str, Any], flt: FieldFilter) -> bool:
-    if flt.field == "user_tags" and flt.op in ("in", "all", "eq"):
-        have = as_list(user.get("user_tags") or "")
-        wanted = as_list(flt.value)
-        return all(t in have for t in wanted) if flt.op == "all" else any(t in have for t in wanted)
-    return matches(user.get(flt.field), flt)
-
-
-def _sorted(items: list[dict[str, Any]], data: dict[str, Any]) -> list[dict[str, Any]]:
-    for key, reverse in (("sort_asc", False), ("sort_desc", True)):
-        field = data.get(key)
-        if isinstance(field, str) and field in USER_FILTER_FIELDS:
-            return sorted(
-                items, key=lambda u: (u.get(field) is None, u.get(field) or 0), reverse=reverse
-            )
-    return items
 
 
 def _page(data: dict[str, Any], limit_key: str, offset_key: str) -> tuple[int, int]:
@@ -123,17 +114,19 @@ def _page(data: dict[str, Any], limit_key: str, offset_key: str) -> tuple[int, i
 
 @router.get("/users/v2.json")
 async def list_users_v2(request: Request) -> JSONResponse:
-    """``users.getV2``: field filters, ``limit``/``offset``, ``sort_asc``/``sort_desc``."""
+    """``users.getV2``: field filters, ``limit``/``offset``, ``sort_asc``/``sort_desc``;
+    the database filters, counts, sorts and pages."""
     actor = await _reader(request)
     data = await params(request)
     limit, offset = _page(data, "limit", "offset")
-    items = _sorted(await _filtered(request, actor, data), data)
+    query = _query(data, limit, offset)
+    total, users = await services(request).core.user_lists.find(actor, query)
     return JSONResponse(
         {
             "limit": limit,
             "skip": offset,
-            "total_entries": len(items),
-            "items": items[offset : offset + limit],
+            "total_entries": total,
+            "items": [user_to_wire(u) for u in users],
         }
     )
 
@@ -144,15 +137,20 @@ async def list_users_v1(request: Request) -> JSONResponse:
     actor = await _reader(request)
     data = await params(request)
     per_page, _ = _page(data, "per_page", "offset")
-    page = as_int(data.get("page"), "page", 1) or 1
-    items = await _filtered(request, actor, {})
-    start = (max(page, 1) - 1) * per_page
+    try:
+        page = as_int(data.get("page"), "page", 1) or 1
+    except ParamsError as exc:
+        raise InvalidInput(str(exc), field="page") from None
+    if page < 1:
+        raise InvalidInput("page starts at 1", field="page")
+    query = ListQuery(limit=per_page, offset=(page - 1) * per_page)
+    total, users = await services(request).core.user_lists.find(actor, query)
     return JSONResponse(
         {
             "current_page": page,
             "per_page": per_page,
-            "total_entries": len(items),
-            "items": [{"user": u} for u in items[start : start + per_page]],
+            "total_entries": total,
+            "items": [{"user": user_to_wire(u)} for u in users],
         }
     )
 
@@ -161,10 +159,11 @@ async def _one_by(request: Request, field: str, value: Any) -> JSONResponse:
     actor = await _reader(request)
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{field} is required", field=field)
-    found = await _filtered(request, actor, {field: value})
+    query = _query({field: value}, 1, 0)
+    _total, found = await services(request).core.user_lists.find(actor, query)
     if not found:
         raise NotFound("user not found", code="user_not_found")
-    return JSONResponse({"user": found[0]})
+    return JSONResponse({"user": user_to_wire(found[0])})
 
 
 @router.get("/users/by_login.json")
@@ -204,7 +203,7 @@ async def update_user(request: Request, user_id: str) -> JSONResponse:
         raise Forbidden("you can change only your own profile")
     svc = services(request)
     data = await params(request)
-    inner = data.get("user")
+    inner: Any = data.get("user")
     current = await svc.core.users.get_user(actor, uid)
     fields = user_fields_from_wire(inner, current.custom_data)
     if "login" in fields:

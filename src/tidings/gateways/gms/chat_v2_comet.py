@@ -146,6 +146,27 @@ class ChatV2Comet:
                 out[key.removeprefix(KEY)] = (int(position or 0), svc)
         return out
 
+    async def catch_up(self) -> None:
+        """After a bus gap: every followed chat's entries after the lowest position a
+        local session was sent, through :meth:`chat_changed` (which sends each session
+        only what it lacks). Positions make this independent of when the gap began."""
+        lowest: dict[tuple[int, str], int] = {}
+        for session in self.sessions.sessions_where():
+            app = session.attributes.get(APP)
+            if not app:
+                continue
+            for chat_id, (position, _) in self._followed(session).items():
+                key = (int(app), chat_id)
+                lowest[key] = min(position, lowest.get(key, position))
+        for (app_id, chat_id), position in lowest.items():
+            try:
+                app = await self.core.callbacks.gms_app_of(app_id)
+                chat, entries = await self.core.gms_chats.transcript(app, chat_id, position)
+            except DomainError:
+                continue  # the app or the chat is gone: nothing to catch up
+            if entries:
+                self.chat_changed(chat, entries)
+
     def chat_changed(self, chat: Chat, entries: list[Entry]) -> None:
         """A transcript change (any node): deliver new entries to following sessions here."""
         for session in self.sessions.sessions_where(**{APP: str(chat.app_id)}):

@@ -7,6 +7,7 @@ Every error, whatever raised it, answers ``{"error": {"code", "message",
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +22,7 @@ from tidings.http_middleware import BodyTooLarge
 
 log = logging.getLogger("tidings.rest")
 
-ERROR_RESPONSES = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Invalid input"},
     401: {"model": ErrorOut, "description": "Missing, unknown or expired session token"},
     404: {"model": ErrorOut, "description": "Unknown id, or not visible to you"},

@@ -108,7 +108,7 @@ def parse_commands(raw: Any) -> tuple[list[Command], list[dict[str, Any]]]:
         if not isinstance(command_id, str) or not 1 <= len(command_id) <= 64:
             continue
         kind = as_int(item.get("type"))
-        params = item.get("params") if isinstance(item.get("params"), dict) else {}
+        params: dict[str, Any] = item["params"] if isinstance(item.get("params"), dict) else {}
         if kind not in COMMAND_TYPES:
             errors.append(error_result(command_id, "unknown command type", 400))
             continue

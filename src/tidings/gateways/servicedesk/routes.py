@@ -23,7 +23,7 @@ from tidings.core.desk_auth import AuthUnavailable
 from tidings.core.desk_models import CommandOutcome, DeskIdentity
 from tidings.core.hub import Core
 from tidings.domain.errors import DomainError, Forbidden, NotFound, Unavailable
-from tidings.gateways.servicedesk import mapping
+from tidings.gateways.servicedesk import mapping, requests
 from tidings.gateways.servicedesk.protocol import (
     CALC_OPERATOR_TIME,
     CREATE_COMMENT,
@@ -108,13 +108,12 @@ def _core(request: Request) -> Core:
     return request.app.state.core
 
 
-async def _identify(core: Core, data: dict[str, Any], *, name_key: str = "author_name") -> Any:
-    return await core.tickets.identify(
-        data.get("app_id"),
-        user_id=data.get("user_id"),
-        security_key=data.get("security_key"),
-        instance_id=data.get("instance_id"),
-        author_name=data.get(name_key),
+async def _identify(
+    core: Core, data: dict[str, Any], *, name_key: str = "author_name"
+) -> DeskIdentity:
+    """The caller; :class:`Forbidden` (or ``AuthUnavailable``) for the route to refuse."""
+    return await core.tickets.identities.identify(
+        requests.app_id(data), requests.claim(data, name_key=name_key)
     )
 
 
@@ -157,25 +156,15 @@ async def _run(
 
     async def action() -> CommandOutcome:
         if command.type == CREATE_COMMENT:
-            return await core.tickets.create_comment(
-                ident,
-                ticket_id=as_int(params.get("ticket_id")),
-                request_new_ticket=params.get("request_new_ticket") is True,
-                text=params.get("comment"),
-                attachments=params.get("attachments"),
-                rating=as_int(params.get("rating")),
-                rating_comment=params.get("rating_comment"),
-                extra_fields=params.get("extra_fields") or data.get("extra_fields"),
-                author_name=data.get("author_name"),
-                batch=batch,
+            new = requests.comment(
+                params, extra_fields=data.get("extra_fields"), author_name=data.get("author_name")
             )
+            return await core.tickets.create_comment(ident, new, batch=batch)
         if command.type == MARK_TICKET_AS_READ:
-            await core.tickets.mark_read(
-                ident, as_int(params.get("ticket_id")), as_int(params.get("comment_id"))
-            )
+            await core.tickets.mark_read(ident, *requests.read_mark(params))
             return CommandOutcome()
         if command.type == SET_PUSH_TOKEN:
-            await core.tickets.set_push_token(ident, params.get("token"), params.get("type"))
+            await core.tickets.push_tokens.set(ident, requests.push_token(params))
             return CommandOutcome()
         assert command.type == CALC_OPERATOR_TIME
         return CommandOutcome(ticket_id=as_int(params.get("ticket_id")))
@@ -232,15 +221,9 @@ async def update_ticket_feed(request: Request) -> Response:
     except (Forbidden, AuthUnavailable) as exc:
         return _refusal(exc)
     try:
-        outcome = await core.tickets.create_comment(
-            ident,
-            text=data.get("comment"),
-            attachments=data.get("attachments"),
-            rating=as_int(data.get("rating")),
-            rating_comment=data.get("rating_comment"),
-            extra_fields=data.get("extra_fields"),
-            author_name=data.get("user_name"),
-        )
+        legacy = {k: data.get(k) for k in requests.LEGACY_COMMENT_FIELDS}
+        new = requests.comment(legacy, author_name=data.get("user_name"))
+        outcome = await core.tickets.create_comment(ident, new)
     except Unavailable:
         raise  # DeskRoute: 503 + Retry-After
     except DomainError as exc:
@@ -266,7 +249,7 @@ async def set_push_token(request: Request) -> Response:
     except (Forbidden, AuthUnavailable) as exc:
         return _refusal(exc)
     try:
-        await core.tickets.set_push_token(ident, data.get("token"), data.get("type"))
+        await core.tickets.push_tokens.set(ident, requests.push_token(data))
     except Unavailable:
         raise  # DeskRoute: 503 + Retry-After
     except DomainError as exc:
@@ -286,7 +269,7 @@ async def upload_file(request: Request) -> Response:
     except Exception:  # malformed multipart: the client retries with backoff
         return _json({"error": {"code": "invalid_upload", "text": "expected multipart"}}, 422)
     try:
-        part = next((v for _, v in form.multi_items() if hasattr(v, "read")), None)
+        part = next((v for _, v in form.multi_items() if not isinstance(v, str)), None)
         if part is None:
             return _json({"error": {"code": "invalid_upload", "text": "no file part"}}, 422)
 
@@ -295,7 +278,7 @@ async def upload_file(request: Request) -> Response:
                 yield chunk
 
         try:
-            guid, md5 = await core.tickets.stage_upload(
+            guid, md5 = await core.tickets.files.stage_upload(
                 chunks(),
                 name=part.filename or "file",
                 content_type=part.content_type or "application/octet-stream",
@@ -313,19 +296,15 @@ async def _download(request: Request, file_id: str) -> Response:
     core = _core(request)
     q = request.query_params
     try:
-        ident = await core.tickets.identify(
-            q.get("app_id"),
-            user_id=q.get("user_id") or None,
-            security_key=q.get("security_key") or None,
-            instance_id=q.get("instance_id") or None,
-        )
+        credentials = {k: q.get(k) or None for k in requests.CREDENTIALS}
+        ident = await _identify(core, credentials)
     except (Forbidden, AuthUnavailable) as exc:
         return _refusal(exc)
     number = as_int(file_id)
     try:
         if number is None or number <= 0:
             raise NotFound("no such file")
-        info, body = await core.tickets.open_attachment(ident, number)
+        info, body = await core.tickets.files.open_attachment(ident, number)
     except NotFound:
         return _json({"error": {"code": "file_not_found", "text": "no such file"}}, 404)
     return _stream(info, body)
@@ -358,7 +337,7 @@ async def avatar(request: Request, avatar_id: str, size: str = "") -> Response:
     try:
         if number is None or number <= 0:
             raise NotFound("no avatar")
-        info, body = await _core(request).tickets.open_avatar(number)
+        info, body = await _core(request).tickets.files.open_avatar(number)
     except NotFound:
         return Response(status_code=404)
     return _stream(info, body)

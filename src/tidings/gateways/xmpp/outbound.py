@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
-from tidings.core.system_messages import SystemMessageSent
 from tidings.domain import events as ev
+from tidings.domain.events import SystemMessageSent
 from tidings.gateways.xmpp import mapping
 from tidings.gateways.xmpp import namespaces as ns
 from tidings.gateways.xmpp.ext_connectycube.stanza import write_extra

@@ -9,7 +9,7 @@ conventional ``stream:`` prefix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape, quoteattr
 
@@ -44,7 +44,7 @@ def split(tag: str) -> tuple[str, str]:
 def E(  # noqa: N802 - reads like the element it builds
     namespace: str,
     local: str,
-    attrs: dict[str, str | None] | None = None,
+    attrs: Mapping[str, str | None] | None = None,
     *children: Element | None,
     text: str | None = None,
 ) -> Element:

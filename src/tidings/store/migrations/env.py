@@ -9,6 +9,7 @@ from tidings.store import (
     tables_gms,  # noqa: F401  (registers its tables)
     tables_servicedesk,  # noqa: F401  (registers its tables)
 )
+from tidings.store.migrate import is_modelled
 from tidings.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
@@ -18,6 +19,7 @@ if connection is None:  # pragma: no cover - only when alembic is run by hand
 context.configure(
     connection=connection,
     target_metadata=metadata,
+    include_object=is_modelled,
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

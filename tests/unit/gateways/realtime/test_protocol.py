@@ -47,8 +47,8 @@ def error_of(text: str | bytes) -> ProtocolError:
     return caught.value
 
 
-def test_package_exports_only_the_gateway() -> None:
-    assert exported == ["RealtimeGateway"]
+def test_package_exports_only_the_gateway_and_its_mount() -> None:
+    assert exported == ["RealtimeGateway", "RealtimeMount"]
     assert RealtimeGateway.__name__ == "RealtimeGateway"
 
 

@@ -85,6 +85,18 @@ def test_extra_params_round_trip() -> None:
     assert parsed.attachments[0]["uid"] == "ab12"
 
 
+def test_extra_params_leave_out_values_without_an_element_form() -> None:
+    """connectycube-wire §10.2: a message param that is a list or null (possible from
+    REST clients) has no element form; it is left out and the other params still go."""
+    element = write_extra(
+        dialog_id="665b1f0ae4b0c0a1b2c3d4e5",
+        params={"tags": ["a", "b"], "gone": None, "k": "v"},
+    )
+    text = serialize(E("jabber:client", "message", {}, element), "jabber:client")
+    parsed = read_extra(fromstring(text.replace("<message>", "<message xmlns='jabber:client'>")))
+    assert parsed.params == {"k": "v"}
+
+
 def test_privacy_items_come_in_pairs() -> None:
     """connectycube-wire §10.12: the user JID and muc.<domain>/<id>, in order."""
     rules = read_items(

@@ -112,7 +112,9 @@ def write_extra(
         extra.append(E(NS, "date_sent", text=str(date_sent)))
     for key, value in (params or {}).items():
         if key not in RESERVED and key.isidentifier():
-            extra.append(_elements(key, value))
+            element = _elements(key, value)
+            if element is not None:  # a list or null value has no element form
+                extra.append(element)
     for item in attachments or ():
         attrs = {
             str(k): str(v).lower() if isinstance(v, bool) else str(v)

@@ -1,7 +1,7 @@
 """service desk: tickets, comments, commands, uploads, push tokens
 
 Revision ID: 0003_servicedesk
-Revises: 0001
+Revises: 0002_delivery
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_servicedesk"
-down_revision = "0001"
+down_revision = "0002_delivery"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """gms: callback/chat services, GMS chats and their transcript
 
 Revision ID: 0006_gms
-Revises: 0001
+Revises: 0003_servicedesk
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_gms"
-down_revision = "0001"
+down_revision = "0003_servicedesk"
 branch_labels = None
 depends_on = None
 
