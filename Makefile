@@ -23,8 +23,9 @@ install-test: venv
 migrate: install
 	$(BIN)/tidings migrate
 
+# make run PORT=8081 XMPP_PORT=5223 (defaults: 8080 and 5222; XMPP_PORT=0 turns XMPP off)
 run: install migrate
-	$(BIN)/tidings serve
+	$(BIN)/tidings serve $(if $(PORT),--port $(PORT)) $(if $(XMPP_PORT),--xmpp-port $(XMPP_PORT))
 
 test-deps:
 	TIDINGS_NEEDS_CHROMIUM=$(NEEDS_CHROMIUM) scripts/install-test-deps.sh
@@ -32,7 +33,7 @@ test-deps:
 test: install-test test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 # Benchmarks against Prosody and ejabberd (bench/README.md); apt-get needs root.
 bench-deps: venv

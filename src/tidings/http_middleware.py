@@ -1,4 +1,5 @@
-"""ASGI middleware shared by every HTTP gateway: body limits, input hygiene, metrics.
+"""ASGI middleware shared by every HTTP gateway: body limits, input hygiene, metrics
+and the access log.
 
 Also :class:`JsonBodyRoute`, the FastAPI route class through which routes that
 declare a JSON body model read it with :mod:`tidings.jsonbody`'s limits.
@@ -6,6 +7,7 @@ declare a JSON body model read it with :mod:`tidings.jsonbody`'s limits.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,10 +16,13 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Mount
 
 from tidings import jsonbody
-from tidings.observability import HTTP_LATENCY, HTTP_REQUESTS
+from tidings.observability import HTTP_LATENCY, HTTP_REQUESTS, begin_request
 from tidings.text import has_unstorable_text
+
+access_log = logging.getLogger("tidings.access")
 
 #: Paths that stream their own, larger, bodies and enforce their own limit.
 UNLIMITED_BODY_PATHS = (
@@ -109,10 +114,13 @@ async def _no_receive() -> dict:
 
 
 class MetricsMiddleware:
-    """Count requests and time them per route template (not per raw path)."""
+    """Count requests and time them per route template (not per raw path), and write
+    one ``tidings.access`` log line per request when ``access_log`` is on."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, access_log: bool = False) -> None:
         self.app = app
+        self.access_log = access_log
+        self.templates = RouteTemplates()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -120,6 +128,7 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        app_holder = begin_request()
 
         async def capture(message: dict) -> None:
             nonlocal status
@@ -130,10 +139,90 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            template = self.templates.of(scope)
             HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(template).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(template).observe(elapsed)
+            if self.access_log:
+                _log_access(scope["method"], template, status, elapsed, app_holder)
+
+
+def _log_access(
+    method: str, route: str, status: int, elapsed: float, app_holder: list[int]
+) -> None:
+    duration_ms = round(elapsed * 1000, 1)
+    app_id = app_holder[0] if app_holder else None
+    access_log.info(
+        "%s %s %d %.1fms%s",
+        method,
+        route,
+        status,
+        duration_ms,
+        f" app={app_id}" if app_id is not None else "",
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+            "app_id": app_id,
+        },
+    )
+
+
+class RouteTemplates:
+    """Which route answered, as its full template with every prefix: ``/genesys/2/chat/
+    {service_name}/{chat_id}/send``, ``/connectycube/blobs/{ref}.json``, ``/api/v1/users/me``.
+
+    The router leaves the route it picked in the scope (``route`` for a FastAPI route,
+    ``endpoint`` for any route), but a route only knows its own path, not the mounts and
+    router prefixes above it. So the app's route tree is walked once, on the first
+    request, into a table from route (and endpoint) to the full template.
+    """
+
+    def __init__(self) -> None:
+        self._by_route: dict[int, tuple[object, str]] | None = None
+        self._by_endpoint: dict[int, tuple[object, str]] = {}
+
+    def of(self, scope: dict) -> str:
+        if self._by_route is None:
+            self._by_route = {}
+            routes = getattr(getattr(scope.get("app"), "router", None), "routes", None) or []
+            self._walk(routes, "")
+        for key, table in (("route", self._by_route), ("endpoint", self._by_endpoint)):
+            found = table.get(id(scope.get(key)))
+            if found is not None and found[0] is scope.get(key):
+                return found[1]
+        return "unmatched"
+
+    def _walk(self, routes: list[BaseRoute], prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, Mount):
+                if route.routes:
+                    self._walk(route.routes, prefix + route.path)
+                else:  # an app of its own (static files): one label for all of it
+                    self._record(None, route.app, prefix + route.path)
+                continue
+            contexts = getattr(route, "effective_route_contexts", None)
+            if contexts is not None:  # FastAPI's included router: full paths per route
+                for context in contexts():
+                    original = context.original_route
+                    if isinstance(original, Mount):
+                        self._walk([original], prefix + context.path.rsplit(original.path, 1)[0])
+                    else:
+                        endpoint = getattr(original, "endpoint", None)
+                        self._record(original, endpoint, prefix + context.path)
+                continue
+            path = getattr(route, "path", None)
+            if isinstance(path, str):
+                self._record(route, getattr(route, "endpoint", None), prefix + path)
+
+    def _record(self, route: object, endpoint: object, template: str) -> None:
+        assert self._by_route is not None
+        if route is not None:
+            self._by_route.setdefault(id(route), (route, template))
+        if endpoint is not None:
+            # First wins: ``/x`` before its trailing-slash twin ``/x/``, one label for both.
+            self._by_endpoint.setdefault(id(endpoint), (endpoint, template))
 
 
 class JsonBodyRoute(APIRoute):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,15 +65,39 @@ LOGIN_FAILURES = Counter(
 )
 
 
+#: The app a request turned out to serve, filled in while it runs (see :func:`note_app`).
+_REQUEST_APP: ContextVar[list[int] | None] = ContextVar("tidings_request_app", default=None)
+
+
+def begin_request() -> list[int]:
+    """A holder :func:`note_app` fills for the request running in this context."""
+    holder: list[int] = []
+    _REQUEST_APP.set(holder)
+    return holder
+
+
+def note_app(app_id: int) -> None:
+    """Record which app the current HTTP request serves, for its access-log line.
+
+    Called where an app is resolved (a session token, an apikey); a no-op outside
+    a request, so the core can call it without knowing about HTTP.
+    """
+    holder = _REQUEST_APP.get()
+    if holder is not None and not holder:
+        holder.append(app_id)
+
+
 def render_metrics() -> tuple[bytes, str]:
     """The ``/metrics`` body and its content type, in Prometheus text format."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
+# ``color_message`` is uvicorn's copy of the message with ANSI colour codes: never shipped.
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
+    "color_message",
 }
 
 

@@ -16,7 +16,7 @@ import gc
 import logging
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -137,13 +137,28 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
         app.router.routes.extend(gateway.routes())
 
     @app.get("/health", tags=["operations"])
-    async def health(request: Request) -> JSONResponse:
-        """200 while the database answers, 503 otherwise."""
-        try:
-            await asyncio.wait_for(request.app.state.core.db.ping(), timeout=5)
-        except Exception as exc:  # any database failure means unhealthy
-            return JSONResponse({"status": "unavailable", "error": str(exc)[:200]}, 503)
-        return JSONResponse({"status": "ok", "node_id": settings.node_id})
+    async def health() -> JSONResponse:
+        """Liveness: 200 whenever the process answers HTTP. What it depends on is
+        ``/ready``'s business, so a database outage never gets a node restarted."""
+        return JSONResponse({"status": "ok", "node_id": settings.node_id, "version": __version__})
+
+    @app.get("/ready", tags=["operations"])
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: 200 when the database and the bus answer (within 5 s each), else
+        503; the body says which part is down and why."""
+        core = request.app.state.core
+        checks = {
+            "database": await _check(core.db.ping()),
+            "bus": await _check(core.bus.ping()),
+        }
+        up = all(c["status"] == "ok" for c in checks.values())
+        body = {
+            "status": "ok" if up else "unavailable",
+            "version": __version__,
+            "node_id": settings.node_id,
+            **checks,
+        }
+        return JSONResponse(body, 200 if up else 503)
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     async def metrics() -> Response:
@@ -153,9 +168,17 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(StorableInputMiddleware)
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
     app.add_middleware(DeskPathMiddleware)  # outermost: SDK paths are case-insensitive
     return app
+
+
+async def _check(probe: Awaitable[None]) -> dict[str, str]:
+    try:
+        await asyncio.wait_for(probe, timeout=5)
+    except Exception as exc:  # any failure of a dependency means not ready
+        return {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:200]}
+    return {"status": "ok"}
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -275,6 +275,11 @@ class Settings(BaseSettings):
         "json", description="`json` (one object per line) or `text`."
     )
     log_level: LogLevel = Field("INFO", description="Python logging level (any case).")
+    access_log: bool = Field(
+        True,
+        description="One `tidings.access` log line per HTTP request: method, route, status, "
+        "duration, app.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -193,7 +193,7 @@ async def test_seed_flow_callback_push_dialogs_and_chat(server: TestServer, apns
                 f"/genesys/1/service/{sid}/ixn/chat/refresh", data={"transcriptPosition": "0"}
             )
             kinds = [e[0] for e in refreshed.json()["transcriptToShow"]]
-            assert kinds[-1] == "Notice.Left" and refreshed.json()["transcriptPosition"] == "7"
+            assert kinds[-1] == "Notice.Left" and refreshed.json()["transcriptPosition"] == "8"
 
             # 7. Disconnect: the last notification says DISCONNECTED.
             done = await phone.post(f"/genesys/1/service/{sid}/ixn/chat/disconnect")

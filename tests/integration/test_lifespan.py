@@ -104,7 +104,7 @@ async def test_the_process_exits_non_zero_and_names_the_port(
     tmp_path: Path, busy_port: int
 ) -> None:
     """As an operator sees it: ``tidings serve`` with a taken XMPP port stops with a
-    non-zero status and a message naming the address, never having served HTTP."""
+    non-zero status and one line naming the address, never having served HTTP."""
     env = cli_env(tmp_path)
     proc = await asyncio.create_subprocess_exec(
         *TIDINGS,
@@ -129,7 +129,8 @@ async def test_the_process_exits_non_zero_and_names_the_port(
     print(f"\nexit status: {proc.returncode}\n{text[-600:]}")
     assert proc.returncode != 0
     assert f"cannot listen for XMPP on 127.0.0.1:{busy_port}" in text
-    assert "gateway xmpp failed to start" in text
+    assert text.strip().splitlines() == [text.strip()], "one line, no traceback"
+    assert text.startswith("error: port_in_use:") and "--xmpp-port" in text
     assert "tidings listening" not in text
 
 

@@ -285,7 +285,7 @@ async def test_gms_and_bayeux_tenant_and_owner_matrix(server: TestServer) -> Non
                 m for m in p.inbox if m["channel"] == "/_genesys" and "forged" in json.dumps(m)
             ]
             record = (await http.get(f"{BASE}/{p.sid}", headers=p.headers)).json()
-            assert record["_callback_state"] == "QUEUED", record
+            assert record["_callback_state"] == "PROCESSING", record
             v1 = (
                 await http.post(
                     f"{BASE}/{p.sid}/ixn/chat/refresh",

@@ -1294,9 +1294,27 @@ async def console_callbacks(w: World, who: str) -> None:
     assert w.ids["callback"] not in r.text
 
 
-@case("POST", "/console/callbacks/{service_id}/notify", AGENTS)
-async def console_notify(w: World, who: str) -> None:
-    refused(await w.console[who].post(f"/console/callbacks/{w.ids['callback']}/notify"), w)
+@case("GET", "/console/partials/callbacks", AGENTS)
+async def console_callbacks_partial(w: World, who: str) -> None:
+    r = await w.console[who].get("/console/partials/callbacks")
+    nothing_of(r, w, ids=False)
+    assert w.ids["callback"] not in r.text
+
+
+@case("GET", "/console/callbacks.json", AGENTS)
+async def console_callbacks_json(w: World, who: str) -> None:
+    r = await w.console[who].get("/console/callbacks.json")
+    nothing_of(r, w, ids=False)
+    assert w.ids["callback"] not in r.text
+
+
+@case("POST", "/console/callbacks/{service_id}/{action}", AGENTS)
+async def console_callback_action(w: World, who: str) -> None:
+    for action in ("notify", "cancel", "done", "reschedule"):
+        r = await w.console[who].post(
+            f"/console/callbacks/{w.ids['callback']}/{action}", data={"when": "2030-01-01T10:00"}
+        )
+        refused(r, w)
 
 
 @case("GET", "/console/files/{file_id}", AGENTS)

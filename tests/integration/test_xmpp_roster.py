@@ -4,9 +4,11 @@ and the XEP-0313 archive, both through the core."""
 from __future__ import annotations
 
 import asyncio
+import xml.etree.ElementTree as ET
 from typing import Any
 
 from slixmpp import JID
+from slixmpp.exceptions import IqError
 
 from tests.helpers import wait_until
 from tests.integration.xmpp_helpers import Client, Listener, close, connect
@@ -60,8 +62,10 @@ async def _statuses(server, user) -> dict[int, str]:
 
 
 async def test_contact_list_add_confirm_presence_remove(server) -> None:
-    """Seed "Contact list": A asks B (B gets the request), B confirms (A is told, both
-    rosters say both), A sees B go offline, A removes B; then a rejected request."""
+    """Seed "Contact list" over RFC 6121 §3: A asks B (B gets the request), B approves
+    (A is told and has ``to``), B asks back and A approves (both rosters say ``both``),
+    A sees B go offline (§4.5), A removes B (§2.5); then a request B refuses (§3.2): A
+    keeps the item with subscription ``none``."""
     app, alice, _ = await server.new_user()
     _, bob, _ = await server.new_user(app)
     async with Listener(server.core) as xmpp:
@@ -75,6 +79,12 @@ async def test_contact_list_add_confirm_presence_remove(server) -> None:
 
             b.send_presence(pto=jid(alice), ptype="subscribed")
             await _next(a.presences, lambda p: p == ("subscribed", jid(bob)))
+            await _next(a.pushes, lambda items: items.get(jid(bob), {}).get("subscription") == "to")
+            assert (await _statuses(server, bob))[alice.id] == "from"
+
+            b.send_presence(pto=jid(alice), ptype="subscribe")
+            await _next(a.presences, lambda p: p == ("subscribe", jid(bob)))
+            a.send_presence(pto=jid(bob), ptype="subscribed")
             await _next(
                 a.pushes, lambda items: items.get(jid(bob), {}).get("subscription") == "both"
             )
@@ -98,13 +108,12 @@ async def test_contact_list_add_confirm_presence_remove(server) -> None:
             assert await wait_until(removed, what="bob gone from alice's roster")
 
             # A new request, rejected this time.
-            await _next(a.presences, lambda p: p == ("unsubscribed", jid(bob)))  # the removal
             b = await connect(RosterClient(jid(bob), "correct horse"), xmpp.port)
             a.send_presence(pto=jid(bob), ptype="subscribe")
             await _next(b.presences, lambda p: p == ("subscribe", jid(alice)))
             b.send_presence(pto=jid(alice), ptype="unsubscribed")
             await _next(a.presences, lambda p: p == ("unsubscribed", jid(bob)))
-            assert bob.id not in await _statuses(server, alice)
+            assert (await _statuses(server, alice))[bob.id] == "none"  # §3.2.2: item kept
             assert alice.id not in await _statuses(server, bob)
         finally:
             await close(a, b)
@@ -133,3 +142,116 @@ async def test_mam_query_returns_the_dialog_history(server) -> None:
             assert len(page["mam"]["results"]) == 2
         finally:
             await close(b)
+
+
+async def test_roster_set_keeps_name_and_groups_and_pushes_to_each_resource(server) -> None:
+    """RFC 6121 §2.3: a roster set adds the item with its name and groups, stored (a
+    later get and the contact-list API see it), pushed to every interested resource
+    (§2.1.6: both resources that fetched the roster); an update replaces them;
+    §2.3.3: two items in one set is ``bad-request``."""
+    app, alice, _ = await server.new_user()
+    _, bob, _ = await server.new_user(app)
+    async with Listener(server.core) as xmpp:
+        a1 = await connect(RosterClient(jid(alice) + "/one", "correct horse"), xmpp.port)
+        a2 = await connect(RosterClient(jid(alice) + "/two", "correct horse"), xmpp.port)
+        try:
+            await a1.update_roster(jid(bob), name="Bob", groups=["Friends", "Work"])
+            for client in (a1, a2):
+                pushed = await _next(client.pushes, lambda items: jid(bob) in items)
+                assert pushed[jid(bob)]["name"] == "Bob"
+                assert sorted(pushed[jid(bob)]["groups"]) == ["Friends", "Work"]
+                assert pushed[jid(bob)]["subscription"] == "none"
+            contacts = await server.core.contacts.list_contacts(Actor(app.id, alice.id))
+            assert [(c.user_id, c.name, c.groups) for c in contacts] == [
+                (bob.id, "Bob", ("Friends", "Work"))
+            ]
+            await a1.update_roster(jid(bob), name="Robert", groups=["Family"])
+            await _next(a2.pushes, lambda items: items.get(jid(bob), {}).get("name") == "Robert")
+            fresh = await connect(RosterClient(jid(alice) + "/three", "correct horse"), xmpp.port)
+            item = fresh.client_roster[jid(bob)]
+            assert (item["name"], item["groups"]) == ("Robert", ["Family"])
+            await close(fresh)
+
+            iq = a1.make_iq_set(ito=None)
+            iq.append(
+                ET.fromstring(
+                    "<query xmlns='jabber:iq:roster'>"
+                    f"<item jid='{jid(bob)}'/><item jid='{jid(bob)}x'/></query>"
+                )
+            )
+            try:
+                await iq.send(timeout=10)
+                raise AssertionError("two items accepted")
+            except IqError as exc:
+                assert exc.iq["error"]["condition"] == "bad-request"
+        finally:
+            await close(a1, a2)
+
+
+async def test_roster_remove_unsubscribes_both_ways(server) -> None:
+    """RFC 6121 §2.5: removing a ``both`` contact deletes the item, and the contact is
+    sent ``unsubscribe`` and ``unsubscribed`` (§2.5.2), loses the item too, and hears
+    the remover go unavailable (§3.2.2)."""
+    app, alice, _ = await server.new_user()
+    _, bob, _ = await server.new_user(app)
+    await server.core.contacts.request(Actor(app.id, alice.id), bob.id)
+    await server.core.contacts.confirm(Actor(app.id, bob.id), alice.id)
+    async with Listener(server.core) as xmpp:
+        a = await connect(RosterClient(jid(alice), "correct horse"), xmpp.port)
+        b = await connect(RosterClient(jid(bob), "correct horse"), xmpp.port)
+        try:
+            await _next(b.presences, lambda p: p == ("available", jid(alice)))
+            a.del_roster_item(jid(bob))
+            await _next(b.presences, lambda p: p == ("unsubscribed", jid(alice)))
+            await _next(b.presences, lambda p: p == ("unavailable", jid(alice)))
+            await _next(
+                b.pushes, lambda items: items.get(jid(alice), {}).get("subscription") == "remove"
+            )
+            assert await _statuses(server, alice) == {}
+            assert await _statuses(server, bob) == {}
+        finally:
+            await close(a, b)
+
+
+async def test_auto_accepting_clients_end_mutual_and_the_api_agrees(server) -> None:
+    """Seed "Contact list" add -> confirm, as a general XMPP library does it (slixmpp's
+    defaults, like the iOS SDK's roster: accept a request and ask back, accept a
+    request from someone asked): A's one ``subscribe`` ends in ``both`` on each side
+    (RFC 6121 §3.1), which the contact-list API reads as ``confirmed``; then B's
+    ``POST``-style reject path: a request B refuses through the API reaches A as
+    ``unsubscribed`` (§3.2)."""
+    app, alice, _ = await server.new_user()
+    _, bob, _ = await server.new_user(app)
+    _, carol, _ = await server.new_user(app)
+    async with Listener(server.core) as xmpp:
+        a = await connect(RosterClient(jid(alice), "correct horse"), xmpp.port)
+        b = await connect(RosterClient(jid(bob), "correct horse"), xmpp.port)
+        b.roster.auto_authorize = True
+        b.roster.auto_subscribe = True
+        a.roster.auto_authorize = True
+        try:
+            a.send_presence(pto=jid(bob), ptype="subscribe")
+            await _next(
+                a.pushes, lambda items: items.get(jid(bob), {}).get("subscription") == "both"
+            )
+
+            async def mutual() -> bool:
+                return (await _statuses(server, alice)).get(bob.id) == "confirmed" and (
+                    await _statuses(server, bob)
+                ).get(alice.id) == "confirmed"
+
+            assert await wait_until(mutual, what="both sides confirmed")
+
+            a.send_presence(pto=jid(carol), ptype="subscribe")
+
+            async def asked() -> bool:
+                return (await _statuses(server, carol)).get(alice.id) == "pending"
+
+            assert await wait_until(asked, what="carol asked")
+            await server.core.contacts.reject(Actor(app.id, carol.id), alice.id)
+            await _next(a.presences, lambda p: p == ("unsubscribed", jid(carol)))
+            await _next(
+                a.pushes, lambda items: items.get(jid(carol), {}).get("subscription") == "remove"
+            )
+        finally:
+            await close(a, b)

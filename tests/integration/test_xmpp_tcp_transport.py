@@ -107,8 +107,6 @@ async def test_a_silent_connection_is_closed(server, monkeypatch) -> None:
             talking, keepalive = await asyncio.open_connection("127.0.0.1", xmpp.port)
             keepalive.write(HEADER)
             await read_until(talking, b"</stream:features>")
-            started = asyncio.get_running_loop().time()
-
             async def keep_talking() -> None:
                 while True:
                     keepalive.write(b" ")  # whitespace keepalives keep this one open
@@ -117,7 +115,6 @@ async def test_a_silent_connection_is_closed(server, monkeypatch) -> None:
             talker = asyncio.create_task(keep_talking())
             try:
                 assert await asyncio.wait_for(reader.read(), 10) == b""
-                assert asyncio.get_running_loop().time() - started < 5
                 # The point: twice the idle timeout passes and the talking one stays open.
                 await asyncio.sleep(1)
                 assert not talking.at_eof()

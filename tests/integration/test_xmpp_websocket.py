@@ -155,7 +155,9 @@ async def test_sdk_muc_join_quirk_and_group_message(server) -> None:
             ' xmlns="jabber:client"><x xmlns="http://jabber.org/protocol/muc">'
             '<history maxstanzas="0"/></x></presence>'
         )
-        joined = await a.recv_until(lambda e: e.tag == "{jabber:client}presence")
+        joined = await a.recv_until(  # the room's, not the account's own presence
+            lambda e: e.tag == "{jabber:client}presence" and e.get("from", "").startswith(room)
+        )
         assert joined.get("id") == "9b1f:join"
         x = joined.find("{http://jabber.org/protocol/muc#user}x")
         assert (

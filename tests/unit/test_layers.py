@@ -121,10 +121,6 @@ def test_infrastructure_imports_only_the_domain(path: Path) -> None:
 #: Names of the protocols the gateways speak: the core's code never says them.
 GATEWAY_WORDS = ("pyrus", "bayeux", "cometd", "genesys", "xmpp", "connectycube")
 #: Known exception, to be removed with its cause: the store module
-#: ``tidings.store.connectycube`` still carries a gateway's name (it holds session
-#: binding, users by email and blobs by number; renaming it is the store's change).
-#: Only its import (``from tidings.store import connectycube``) is let through.
-STILL_NAMED = ("tidings.store", "connectycube")
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -173,12 +169,6 @@ def test_core_knows_no_gateway_vocabulary(path: Path) -> None:
     """ARCHITECTURE.md "Gateways translate, the core decides": a wire rule lives in its
     gateway, so no identifier or string of the core names a gateway's protocol."""
     words = code_words(path)
-    tree = ast.parse(path.read_text(), str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == STILL_NAMED[0]:
-            for alias in node.names:
-                if alias.name == STILL_NAMED[1]:
-                    words.remove(alias.name)
     bad = sorted({w for w in words if any(g in w.lower() for g in GATEWAY_WORDS)})
     assert not bad, f"{path.name} speaks a gateway's language: {bad}"
 

@@ -64,6 +64,9 @@ class Bus(ABC):
     async def close(self) -> None:
         """Stop dispatching and release connections; safe to call twice."""
 
+    async def ping(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Raise if the bus cannot carry events now (``/ready`` asks); in-process: never."""
+
     def subscribe(self, handler: Handler) -> Callable[[], None]:
         """Call ``handler`` for every event; the returned function undoes this.
 

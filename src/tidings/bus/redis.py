@@ -175,6 +175,12 @@ class RedisBus(Bus):
                 await client.aclose()
         self._publisher = self._subscriber = None
 
+    async def ping(self) -> None:
+        """One ``PING`` round trip on the publishing connection (bounded by its timeout)."""
+        if self._publisher is None or self._closed:
+            raise RuntimeError("bus is not running")
+        await self._publisher.ping()
+
     # -- publishing ----------------------------------------------------------------
 
     async def _send(self) -> None:

@@ -1,4 +1,5 @@
-"""Live console updates: ticket events from the bus, to the agents' sockets.
+"""Live console updates: ticket, GMS chat and callback events from the bus, to the
+agents' sockets.
 
 The bus handler only hands events to per-socket queues (bus handlers must not
 do I/O); each socket's own task writes them out.
@@ -14,7 +15,13 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tidings.core.hub import Core
-from tidings.domain.events import Event, MessageCreated, TicketChanged
+from tidings.domain.events import (
+    CallbackChanged,
+    Event,
+    GmsChatChanged,
+    MessageCreated,
+    TicketChanged,
+)
 
 QUEUE_SIZE = 200
 
@@ -30,6 +37,12 @@ class ConsoleLive:
             update = {"ticket_id": event.ticket_id, "change": event.change}
         elif isinstance(event, MessageCreated) and event.message.get("params", {}).get("desk"):
             update = {"dialog_id": event.dialog_id, "change": "message"}
+        elif isinstance(event, CallbackChanged):
+            update = {"service_id": event.service_id, "change": "callback", "state": event.state}
+        elif isinstance(event, GmsChatChanged):
+            # Joins, leaves and typing of a GMS chat: the ticket showing it redraws.
+            kinds = [f"{e[4]}:{e[1]}" for e in event.entries]
+            update = {"service_id": event.service_id, "change": "gms", "entries": kinds}
         else:
             return
         for queue in self._queues.get(event.app_id, ()):
@@ -37,9 +50,14 @@ class ConsoleLive:
                 queue.put_nowait(update)
 
     async def serve(self, websocket: WebSocket, app_id: int) -> None:
-        await websocket.accept()
+        # Listen before accepting: once the page sees the socket open, nothing is missed.
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._queues.setdefault(app_id, set()).add(queue)
+        try:
+            await websocket.accept()
+        except Exception:
+            self._queues.get(app_id, set()).discard(queue)
+            raise
         reader = asyncio.create_task(self._drain_incoming(websocket))
         try:
             while not reader.done():

@@ -15,11 +15,17 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Form, Request, WebSocket
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.routing import APIRoute
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from tidings.console.gms_view import gms_view
 from tidings.core.desk_agents import VIEWS
 from tidings.core.hub import Core
 from tidings.domain.errors import (
@@ -30,26 +36,20 @@ from tidings.domain.errors import (
     Unavailable,
 )
 from tidings.domain.models import Actor
+from tidings.http_routes import route_class_answering
 
 HERE = Path(__file__).parent
 COOKIE = "tidings_console"
 
 
-class ConsoleRoute(APIRoute):
+def _unavailable_page(exc: Unavailable) -> Response:
     """A lost database connection answers a 503 page with Retry-After, not a 500."""
+    page = _page("unavailable.html", 503, message=exc.message)
+    page.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return page
 
-    def get_route_handler(self) -> Any:
-        handler = super().get_route_handler()
 
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Unavailable as exc:
-                page = _page("unavailable.html", 503, message=exc.message)
-                page.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-                return page
-
-        return guarded
+ConsoleRoute = route_class_answering({Unavailable: _unavailable_page})
 
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -175,6 +175,10 @@ async def _screen(request: Request, actor: Actor, view: str, ticket_id: int | No
     me, app = await core.desk.me(actor)
     ticket = await core.desk.ticket(actor, ticket_id) if ticket_id else None
     agents = await core.desk.list_agents(actor) if ticket else []
+    gms = await gms_view(core, actor, ticket) if ticket else None
+    timeline: list[tuple[str, Any]] = [("comment", c) for c in ticket.comments] if ticket else []
+    if gms is not None and ticket is not None:
+        timeline = gms.timeline(ticket.comments)
     return {
         "inbox": inbox,
         "view": view,
@@ -184,6 +188,8 @@ async def _screen(request: Request, actor: Actor, view: str, ticket_id: int | No
         "me": me,
         "app": app,
         "selected": ticket_id,
+        "gms": gms,
+        "timeline": timeline,
     }
 
 
@@ -325,32 +331,131 @@ async def gms_action(request: Request, ticket_id: int, action: str) -> Response:
         raise
     except DomainError:
         return Response(status_code=404)
+    if request.headers.get("x-requested-with") == "fetch":
+        return Response(status_code=204)  # the composer's typing reports
     return _back(ticket_id, str(request.query_params.get("view", "open")))
+
+
+def _waited(ms: int) -> str:
+    """A waiting time as an agent reads it: 45 s, 12 min, 3 h 5 min, 2 d."""
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d"
+
+
+def _user_data(params: dict[str, str]) -> list[tuple[str, str]]:
+    """What the customer's app attached (keys without ``_``; those are GMS controls)."""
+    return [(k, v) for k, v in params.items() if not k.startswith("_")]
+
+
+templates.filters.update(waited=_waited, user_data=_user_data)
+
+#: What an agent may do with a callback in each state (the queue's buttons).
+CALLBACK_ACTIONS = {
+    "SCHEDULED": ("notify", "reschedule", "cancel"),
+    "QUEUED": ("notify", "reschedule", "cancel", "done"),
+    "ROUTING": ("notify", "cancel", "done"),
+    "PROCESSING": ("done", "cancel"),
+}
+
+
+async def _queue_context(request: Request, actor: Actor) -> dict[str, Any]:
+    core = _core(request)
+    me, app = await core.desk.me(actor)
+    return {
+        "queue": await core.callbacks.queue(actor),
+        "actions": CALLBACK_ACTIONS,
+        "me": me,
+        "app": app,
+    }
 
 
 @router.get("/callbacks", response_class=HTMLResponse)
 async def callbacks(request: Request) -> Response:
-    """The GMS callback queue: open callbacks, each with "notify the customer"."""
+    """The GMS callback queue: open callbacks with what fits each state."""
     actor = await _agent(request)
     if actor is None:
         return _to_login()
+    return _page("callbacks.html", **await _queue_context(request, actor))
+
+
+@router.get("/partials/callbacks", response_class=HTMLResponse)
+async def callbacks_partial(request: Request) -> Response:
+    actor = await _agent(request)
+    if actor is None:
+        return Response(status_code=401)
+    return _page("_callbacks.html", **await _queue_context(request, actor))
+
+
+@router.get("/callbacks.json")
+async def callbacks_json(request: Request) -> Response:
+    """The queue as JSON, for scripts and dashboards: the same states the phone reads."""
+    actor = await _agent(request)
+    if actor is None:
+        return JSONResponse({"error": "log in to the console"}, 401)
     queue = await _core(request).callbacks.queue(actor)
-    return _page("callbacks.html", callbacks=queue)
+    return JSONResponse(
+        [
+            {
+                "id": e.callback.id,
+                "service_name": e.callback.service_name,
+                "state": e.callback.state,
+                "reason": e.callback.reason,
+                "customer_number": e.callback.customer_number,
+                "media": "chat" if e.callback.is_chat else "voice",
+                "position": e.position,
+                "waiting_ms": e.waiting_ms,
+                "desired_time": _iso(e.callback.desired_ms or e.callback.created_ms),
+                "push_state": e.callback.push_state,
+                "push_error": e.callback.push_error,
+                "ticket_id": e.ticket_id,
+                "user_data": {
+                    k: v for k, v in e.callback.params.items() if not k.startswith("_")
+                },
+            }
+            for e in queue
+        ]
+    )
 
 
-@router.post("/callbacks/{service_id}/notify")
-async def notify_callback(request: Request, service_id: str) -> Response:
-    """An agent is ready: the customer's app gets its ``{_id, _action}`` push."""
+@router.post("/callbacks/{service_id}/{action}")
+async def callback_action(
+    request: Request,
+    service_id: str,
+    action: str,
+    when: Annotated[str, Form()] = "",
+) -> Response:
+    """Notify the customer (push), cancel, mark done or reschedule (``when``: an ISO
+    time, or a browser's ``datetime-local`` value, read as UTC)."""
     try:
         actor = await _acting(request)
     except (Unauthenticated, Forbidden):
         return _to_login()
+    callbacks = _core(request).callbacks
     try:
-        await _core(request).callbacks.notify(actor, service_id)
+        if action == "notify":
+            await callbacks.notify(actor, service_id)
+        elif action == "cancel":
+            await callbacks.agent_cancel(actor, service_id)
+        elif action == "done":
+            await callbacks.agent_done(actor, service_id)
+        elif action == "reschedule":
+            await callbacks.agent_reschedule(actor, service_id, when)
+        else:
+            return Response(status_code=404)
     except Unavailable:
         raise
-    except DomainError:
-        return Response(status_code=404)
+    except DomainError as exc:
+        if exc.status == 404:
+            return Response(status_code=404)
+        return JSONResponse({"error": exc.message, **exc.details}, exc.status)
+    if request.headers.get("x-requested-with") == "fetch":
+        return Response(status_code=204)
     return RedirectResponse("/console/callbacks", 303)
 
 

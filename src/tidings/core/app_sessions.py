@@ -19,7 +19,7 @@ from tidings.core.passwords import verify_password
 from tidings.domain.errors import InvalidInput, NotFound, Unauthenticated
 from tidings.domain.models import Actor, App, User
 from tidings.store import apps as apps_store
-from tidings.store import connectycube as store
+from tidings.store import session_bindings as store
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tidings.domain.errors import InvalidInput, NotFound
 from tidings.domain.models import App
+from tidings.observability import note_app
 from tidings.store import apps as store
 
 if TYPE_CHECKING:
@@ -41,11 +42,11 @@ class AppService:
 
     async def find_by_auth_key(self, auth_key: str) -> App | None:
         async with self.core.db.read() as conn:
-            return await store.get_app_by(conn, auth_key=auth_key)
+            return _noted(await store.get_app_by(conn, auth_key=auth_key))
 
     async def find_by_desk_app_id(self, desk_app_id: str) -> App | None:
         async with self.core.db.read() as conn:
-            return await store.get_app_by(conn, desk_app_id=desk_app_id)
+            return _noted(await store.get_app_by(conn, desk_app_id=desk_app_id))
 
     async def list_apps(self) -> list[App]:
         async with self.core.db.read() as conn:
@@ -72,3 +73,10 @@ class AppService:
             updated = await store.get_app(conn, app_id)
         assert updated is not None
         return updated
+
+
+def _noted(app: App | None) -> App | None:
+    """The app a request named by key, remembered for its access-log line."""
+    if app is not None:
+        note_app(app.id)
+    return app

@@ -18,6 +18,7 @@ from tidings.core.passwords import verify_password
 from tidings.core.ratelimit import Limiter, create_limiter
 from tidings.domain.errors import InvalidInput, Unauthenticated
 from tidings.domain.models import Actor, Session, User
+from tidings.observability import note_app
 from tidings.store import apps as store
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class AuthService:
             raise Unauthenticated("unknown session token", code="invalid_token")
         if row.expires_ms <= self.core.now_ms():
             raise Unauthenticated("the session has expired; log in again", code="token_expired")
+        note_app(row.app_id)  # for the request's access-log line
         if row.user_id is None:
             raise Unauthenticated("this session has no user; log in", code="user_required")
         return Actor(app_id=row.app_id, user_id=row.user_id, role=row.role or "user")

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound
 from tidings.domain.models import Actor, FileInfo
-from tidings.store import connectycube as store
 from tidings.store import files as files_store
+from tidings.store import session_bindings as store
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tidings.core.desk_models import DeskConfig, DeskIdentity, UploadRef
+from tidings.core.filetypes import HeadKeeper
+from tidings.core.filetypes import resolve as resolve_type
 from tidings.domain.errors import NotFound
 from tidings.store import apps as users_store
 from tidings.store import files as files_store
@@ -40,10 +42,13 @@ class DeskFiles:
                 yield chunk
 
         guid = secrets.token_hex(16)
+        kept = HeadKeeper(hashed())
         size = await self.core.storage.save(
-            guid, hashed(), max_bytes=self.core.settings.max_upload_bytes
+            guid, kept.stream(), max_bytes=self.core.settings.max_upload_bytes
         )
         name = (name or "file").replace("/", "_")[:255] or "file"
+        # The iOS SDK sends every file as application/octet-stream: photos by content.
+        content_type = resolve_type(content_type, kept.head, name)
         try:
             async with self.core.db.transaction() as conn:
                 await store.insert_upload(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tidings.core.dialogs import build_view
+from tidings.core.dialogs import views_of
 from tidings.core.list_checks import Kind, check_query
 from tidings.domain.errors import InvalidInput
 from tidings.domain.list_queries import ListQuery
@@ -58,20 +58,5 @@ class DialogLists:
         async with self.core.db.read() as conn:
             total = await store.count_user_dialogs(conn, actor.app_id, actor.user_id, query)
             rows = await store.find_user_dialogs(conn, actor.app_id, actor.user_id, query)
-            ids = [r.id for r in rows]
-            members = await store.member_map(conn, ids)
-            pinned = await store.pinned_map(conn, ids)
-            unread = await store.unread_counts(conn, actor.user_id, ids)
-        views = [
-            build_view(
-                r,
-                members[r.id],
-                pinned[r.id],
-                viewer_id=actor.user_id,
-                unread=unread.get(r.id, 0),
-                read_seq=r.read_seq,
-                muted=bool(r.muted),
-            )
-            for r in rows
-        ]
+            views = await views_of(conn, actor, rows)
         return total, views

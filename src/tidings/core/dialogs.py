@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from tidings.store import apps as users_store
 from tidings.store import dialogs as store
 from tidings.store import messages as messages_store
 from tidings.store.dialogs import Member
-from tidings.store.rows import DialogRow
+from tidings.store.rows import DialogListRow, DialogRow
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -78,6 +79,29 @@ def build_view(
     )
 
 
+async def views_of(
+    conn: AsyncConnection, actor: Actor, rows: Sequence[DialogListRow]
+) -> list[Dialog]:
+    """The actor's views of listed dialog rows: members, pins and unread counts
+    read in three queries for the whole page, not three per dialog."""
+    ids = [r.id for r in rows]
+    members = await store.member_map(conn, ids)
+    pinned = await store.pinned_map(conn, ids)
+    unread = await store.unread_counts(conn, actor.user_id, ids)
+    return [
+        build_view(
+            r,
+            members[r.id],
+            pinned[r.id],
+            viewer_id=actor.user_id,
+            unread=unread.get(r.id, 0),
+            read_seq=r.read_seq,
+            muted=bool(r.muted),
+        )
+        for r in rows
+    ]
+
+
 class DialogService:
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -132,22 +156,7 @@ class DialogService:
                 limit=limit,
                 offset=offset,
             )
-            ids = [r.id for r in rows]
-            members = await store.member_map(conn, ids)
-            pinned = await store.pinned_map(conn, ids)
-            unread = await store.unread_counts(conn, actor.user_id, ids)
-        views = [
-            build_view(
-                r,
-                members[r.id],
-                pinned[r.id],
-                viewer_id=actor.user_id,
-                unread=unread.get(r.id, 0),
-                read_seq=r.read_seq,
-                muted=bool(r.muted),
-            )
-            for r in rows
-        ]
+            views = await views_of(conn, actor, rows)
         return total, views
 
     async def list_members(
@@ -285,6 +294,78 @@ class DialogService:
                 return await self.view(conn, actor, row, member)
         if created:
             await self._announce(dialog, "created", [actor.user_id, other])
+        return dialog
+
+    async def open_room(self, actor: Actor, dialog_id: str, name: str) -> tuple[Dialog, bool]:
+        """The group dialog under a fixed id, created with the actor as owner if missing.
+
+        A chat room named by whoever joins it first (XEP-0045 §10.1) has no id of its
+        own, so the gateway derives one from its name; the room is then an ordinary
+        group dialog. True when this call created it. A non-member of an existing
+        dialog that is not public gets ``Forbidden`` (code ``not_a_member``), so the
+        caller can tell "members only" from "no such room".
+        """
+        access.check_dialog_id(dialog_id)
+        name = _text(name, "name", 200) or dialog_id
+        for _ in range(2):
+            async with self.core.db.read() as conn:
+                row, member = await store.get_dialog_with_member(
+                    conn, actor.app_id, dialog_id, actor.user_id
+                )
+                if row is not None:
+                    if member is None and row.type != "public":
+                        raise Forbidden("members only", code="not_a_member")
+                    return await self.view(conn, actor, row, member), False
+            now = self.core.now_ms()
+            try:
+                async with self.core.db.transaction() as conn:
+                    await store.insert_dialog(
+                        conn,
+                        id=dialog_id,
+                        app_id=actor.app_id,
+                        type="group",
+                        name=name,
+                        owner_id=actor.user_id,
+                        last_seq=0,
+                        created_ms=now,
+                        updated_ms=now,
+                    )
+                    await store.insert_members(
+                        conn, actor.app_id, dialog_id, [(actor.user_id, "owner")], now
+                    )
+                    row, member = await access.load_dialog(conn, actor, dialog_id)
+                    dialog = await self.view(conn, actor, row, member)
+            except IntegrityError:
+                continue  # someone created it at the same moment: read theirs
+            await self._announce(dialog, "created", [actor.user_id])
+            return dialog, True
+        raise Conflict("the room is being created; try again")
+
+    async def hand_over(self, actor: Actor, dialog_id: str, user_id: int) -> Dialog:
+        """The owner makes another member the owner and stays on as an admin (a member
+        when the dialog has its fill of admins). A dialog has one owner, so granting
+        ownership over XMPP (XEP-0045 §10.3) is this hand-over."""
+        now = self.core.now_ms()
+        async with self.core.db.transaction() as conn:
+            row, member = await access.load_membership(conn, actor, dialog_id, lock=True)
+            if row.type in ("private", "support"):
+                raise Forbidden(f"a {row.type} dialog has no owner to change")
+            access.require_owner(row, member, "hand it over")
+            current = {uid: role for uid, role in (await store.member_map(conn, [row.id]))[row.id]}
+            if user_id not in current:
+                raise InvalidInput("the new owner must be an occupant first", field="owner_id")
+            if user_id != actor.user_id:
+                admins = [u for u, r in current.items() if r == "admin" and u != user_id]
+                stays = "admin" if len(admins) < MAX_ADMINS else "member"
+                await store.update_member(conn, row.id, user_id, role="owner")
+                await store.update_member(conn, row.id, actor.user_id, role=stays)
+                await store.update_dialog(conn, row.id, owner_id=user_id, updated_ms=now)
+            fresh = await store.get_dialog(conn, actor.app_id, dialog_id)
+            assert fresh is not None  # locked above, so still there
+            fresh_member = await store.get_member(conn, dialog_id, actor.user_id)
+            dialog = await self.view(conn, actor, fresh, fresh_member)
+        if user_id != actor.user_id:
+            await self._announce(dialog, "admins", sorted(current))
         return dialog
 
     async def _check_users_exist(self, conn: AsyncConnection, actor: Actor, ids: list[int]) -> None:

@@ -10,6 +10,8 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from tidings.core import filetypes
+from tidings.core.filetypes import HeadKeeper
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound
 from tidings.domain.models import Actor, FileInfo
 from tidings.store import files as store
@@ -37,9 +39,11 @@ class FileService:
         if not content_type or len(content_type) > 255:
             content_type = "application/octet-stream"
         uid = secrets.token_hex(16)
+        kept = HeadKeeper(chunks)
         size = await self.core.storage.save(
-            uid, chunks, max_bytes=self.core.settings.max_upload_bytes
+            uid, kept.stream(), max_bytes=self.core.settings.max_upload_bytes
         )
+        content_type = filetypes.resolve(content_type, kept.head, name)
         try:
             async with self.core.db.transaction() as conn:
                 return await store.insert_file(

@@ -7,6 +7,11 @@ leaves and typing notices at consecutive positions — is the transcript table,
 appended under a row lock on the chat. Every change is published as
 :class:`GmsChatChanged` carrying the new entries, so the gateway on each node
 can notify the Comet sessions it holds without reading the store.
+
+The chat drives its callback's state: opening it is ``PROCESSING``; the agent
+leaving, or the phone disconnecting, completes it (``SUCCESS`` if an agent took
+part, ``ABANDONED`` if not). When the customer disconnects, the ticket says so
+(``extra_fields["gms_ended_by"] = "customer"``) and the console shows it.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.desk_models import DeskIdentity, NewComment
 from tidings.domain.errors import Forbidden, InvalidInput, NotFound
-from tidings.domain.events import GmsChatChanged
+from tidings.domain.events import GmsChatChanged, TicketChanged
 from tidings.domain.models import Actor, App
 from tidings.store import apps as users_store
 from tidings.store import callbacks as store
+from tidings.store import tickets as tickets_store
 from tidings.store.gms_rows import ChatChanges, ChatRow, TranscriptRow
 
 if TYPE_CHECKING:
@@ -141,6 +147,7 @@ class GmsChatService:
                     started_ms=now,
                 )
         await self._append(service.id, "Notice.Joined", nickname, "CLIENT")
+        await self.core.callbacks.chat_started(service.id)
         return await self.transcript(app, service.id, 0)
 
     async def transcript(
@@ -209,9 +216,34 @@ class GmsChatService:
             await self._append(service_id, kind, chat.nickname, "CLIENT")
 
     async def client_disconnect(self, app: App, service_id: str) -> None:
-        chat, _ = await self.transcript(app, service_id, 1 << 30)
-        if chat.state == "TRANSCRIPT":
-            await self._append(service_id, "Notice.Left", chat.nickname, "CLIENT", end=True)
+        """The phone leaves: the chat ends, its ticket says the customer ended it, and
+        its callback completes (``SUCCESS`` if an agent took part, else ``ABANDONED``)."""
+        chat, entries = await self.transcript(app, service_id, 0)
+        if chat.state != "TRANSCRIPT":
+            return
+        await self._append(service_id, "Notice.Left", chat.nickname, "CLIENT", end=True)
+        answered = any(e.party == "AGENT" for e in entries)
+        await self.core.callbacks.chat_ended(service_id, answered=answered)
+        await self._mark_ended(chat, "customer")
+
+    async def _mark_ended(self, chat: Chat, by: str) -> None:
+        async with self.core.db.transaction() as conn:
+            row = await tickets_store.get_ticket(conn, chat.app_id, chat.ticket_id, lock=True)
+            if row is None:
+                return
+            fields = dict(row.extra_fields or {})
+            fields["gms_ended_by"] = by
+            await tickets_store.update_ticket(
+                conn, chat.ticket_id, extra_fields=fields, last_activity_ms=self.core.now_ms()
+            )
+        await self.core.publish(
+            TicketChanged(
+                app_id=chat.app_id,
+                ticket_id=chat.ticket_id,
+                dialog_id=row.dialog_id,
+                change="gms_ended",
+            )
+        )
 
     # -- agent side (console) ---------------------------------------------------------
 
@@ -236,18 +268,47 @@ class GmsChatService:
         await self._append(chat.service_id, "Notice.Joined", name, "AGENT")
 
     async def agent_reply(self, actor: Actor, ticket_id: int, text: str) -> None:
+        """The reply, then ``Notice.TypingStopped`` if the agent was typing: the phone
+        clears its "is typing" as GMS agent desktops make it do."""
         chat, name = await self._agent(actor, ticket_id)
         await self.core.desk.reply(actor, ticket_id, text)
         await self._append(chat.service_id, "Message.Text", name, "AGENT", text)
+        if await self._agent_typing(chat.service_id):
+            await self._append(chat.service_id, "Notice.TypingStopped", name, "AGENT")
+
+    async def _agent_typing(self, service_id: str) -> bool:
+        """Whether the agent side's last typing notice is a start."""
+        async with self.core.db.read() as conn:
+            rows = await store.list_entries(conn, service_id, 0)
+        typing = ("Notice.TypingStarted", "Notice.TypingStopped")
+        for row in reversed(rows):
+            if row.party == "AGENT" and row.kind in typing:
+                return row.kind == "Notice.TypingStarted"
+        return False
 
     async def agent_typing(self, actor: Actor, ticket_id: int, typing: bool) -> None:
+        """Typing started or stopped; a repeat of the current state adds nothing (the
+        composer reports on every pause)."""
         chat, name = await self._agent(actor, ticket_id)
+        if await self._agent_typing(chat.service_id) == typing:
+            return
         kind = "Notice.TypingStarted" if typing else "Notice.TypingStopped"
         await self._append(chat.service_id, kind, name, "AGENT")
 
     async def agent_leave(self, actor: Actor, ticket_id: int) -> None:
+        """The agent leaves: the customer may still write (the ticket stays), but the
+        callback is done (``SUCCESS``)."""
         chat, name = await self._agent(actor, ticket_id)
         await self._append(chat.service_id, "Notice.Left", name, "AGENT")
+        await self.core.callbacks.chat_ended(chat.service_id, answered=True)
+
+    async def entries_of_ticket(self, actor: Actor, ticket_id: int) -> tuple[Chat, list[Entry]]:
+        """The transcript of a ticket's chat, for the console's thread (joins, leaves and
+        typing notices next to the messages)."""
+        chat, _ = await self._agent(actor, ticket_id)
+        async with self.core.db.read() as conn:
+            rows = await store.list_entries(conn, chat.service_id, 0)
+        return chat, [_entry(r) for r in rows]
 
     # -- the transcript ---------------------------------------------------------------
 

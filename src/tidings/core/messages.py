@@ -31,6 +31,25 @@ PREVIEW_CHARS = 200
 STATUS_LIST_MEMBERS = 200
 
 
+#: A sender's own message id (an XMPP stanza id) is at most this long.
+MAX_CLIENT_ID = 128
+#: What a gateway keeps with a message (XMPP extension elements), at most.
+MAX_EXTENSIONS_BYTES = 16384
+
+
+def _check_client_fields(client_id: Any, extensions: Any) -> None:
+    if client_id is not None and (
+        not isinstance(client_id, str) or not 1 <= len(client_id) <= MAX_CLIENT_ID
+    ):
+        raise InvalidInput(f"a client id is 1 to {MAX_CLIENT_ID} characters", field="id")
+    if extensions is not None and (
+        not isinstance(extensions, str) or len(extensions.encode()) > MAX_EXTENSIONS_BYTES
+    ):
+        raise TooLarge(
+            f"extension elements are at most {MAX_EXTENSIONS_BYTES} bytes", field="extensions"
+        )
+
+
 #: A fileless attachment (contact card, location) is at most this much JSON.
 MAX_INLINE_ATTACHMENT_BYTES = 2048
 
@@ -67,11 +86,18 @@ class MessageService:
         self_destroy_after: int | None = None,
         on_stored: Callable[[AsyncConnection, Message], Awaitable[None]] | None = None,
         silent: bool = False,
+        client_id: str | None = None,
+        extensions: str | None = None,
     ) -> Message:
         """Store and deliver a message. A client-chosen ``message_id`` makes retries
         safe: the same id from the same sender in the same dialog returns the stored
-        message and delivers nothing twice."""
-        body, attachments, params = self._validate(body, attachments, params)
+        message and delivers nothing twice. A ``client_id`` (the sender's own id when
+        it is not a tidings id) does the same, and is kept with the message with the
+        gateway's opaque ``extensions``; with extensions, a message needs no body."""
+        _check_client_fields(client_id, extensions)
+        body, attachments, params = self._validate(
+            body, attachments, params, payload=bool(extensions)
+        )
         if message_id is not None and not is_valid_id(message_id):
             raise InvalidInput("a message id is 24 lowercase hex characters", field="id")
         if self_destroy_after is not None and (
@@ -83,6 +109,10 @@ class MessageService:
         access.check_dialog_id(dialog_id)
         if message_id is not None:
             existing = await self._existing(actor, dialog_id, message_id)
+            if existing is not None:
+                return existing
+        elif client_id is not None:
+            existing = await self._by_client_id(actor, dialog_id, client_id)
             if existing is not None:
                 return existing
         now = self.core.now_ms()
@@ -105,6 +135,8 @@ class MessageService:
                     updated_ms=now,
                     ephemeral=self_destroy_after is not None,
                     self_destroy_after=self_destroy_after,
+                    client_id=client_id,
+                    extensions=extensions,
                 )
                 if not message.ephemeral:
                     message = await self._store(conn, actor, dialog, message, some_hidden)
@@ -145,8 +177,34 @@ class MessageService:
             raise Conflict("this message id is already used", code="message_id_taken")
         return found
 
+    async def _by_client_id(
+        self, actor: Actor, dialog_id: str, client_id: str
+    ) -> Message | None:
+        """A retry: the message this sender already sent under ``client_id``."""
+        async with self.core.db.read() as conn:
+            found = await store.find_by_client_id(conn, dialog_id, client_id)
+        if found is None or found.sender_id != actor.user_id or found.deleted:
+            return None
+        return found
+
+    async def id_for_client_id(
+        self, actor: Actor, dialog_id: str, client_id: str
+    ) -> str | None:
+        """The tidings id of the dialog's message sent under ``client_id``, for a member.
+
+        Receipts and markers of one protocol refer to the id its clients saw.
+        """
+        if is_valid_id(client_id):
+            return client_id
+        if not client_id or len(client_id) > MAX_CLIENT_ID:
+            return None
+        async with self.core.db.read() as conn:
+            await access.load_membership(conn, actor, dialog_id)
+            found = await store.find_by_client_id(conn, dialog_id, client_id)
+        return None if found is None else found.id
+
     def _validate(
-        self, body: Any, attachments: Any, params: Any
+        self, body: Any, attachments: Any, params: Any, *, payload: bool = False
     ) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
         body = "" if body is None else body
         if not isinstance(body, str):
@@ -161,7 +219,7 @@ class MessageService:
             raise InvalidInput(
                 f"attachments is a list of at most {MAX_ATTACHMENTS}", field="attachments"
             )
-        if not body.strip() and not attachments:
+        if not body.strip() and not attachments and not payload:
             raise InvalidInput("a message needs a body or an attachment", field="body")
         params = params or {}
         if not isinstance(params, dict):
@@ -248,6 +306,8 @@ class MessageService:
             updated_ms=message.updated_ms,
             edited=False,
             deleted=False,
+            client_id=message.client_id,
+            extensions=message.extensions,
         )
         # The sender has read what they wrote; a hidden private dialog comes back.
         await dialogs_store.record_sent(

@@ -3,15 +3,20 @@
 Connections are rows refreshed by their node; if a node dies its rows stop
 counting after ``presence_timeout`` seconds and are swept, so presence heals
 without the dead node's help. Changes go to the user's confirmed contacts.
+
+An XMPP connection also keeps, in its row, the presence its resource broadcast
+(RFC 6121 §4: show, status, priority), so a login on any node can probe its
+contacts' resources; each change goes on the bus as a ``ResourcePresenceChanged``
+to the user's other resources and to the contacts subscribed to them.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tidings.domain.errors import NotFound
-from tidings.domain.events import PresenceChanged
+from tidings.domain.events import PresenceChanged, ResourcePresenceChanged
 from tidings.domain.models import Actor, Presence
 from tidings.store import apps as users_store
 from tidings.store import social as store
@@ -58,6 +63,8 @@ class PresenceService:
             still = await store.count_live_connections(conn, row.user_id, self._alive_after())
             await users_store.update_user(conn, row.user_id, last_activity_ms=now)
             contacts = await store.confirmed_contact_ids(conn, row.user_id)
+        if row.presence is not None and row.resource is not None:
+            await self._broadcast(row.app_id, row.user_id, row.resource, None)
         if not still:
             await self._announce(row.app_id, row.user_id, False, now, contacts)
 
@@ -71,6 +78,9 @@ class PresenceService:
             for row in {r.user_id: r for r in stale}.values():
                 if not await store.count_live_connections(conn, row.user_id, self._alive_after()):
                     gone.append((row, await store.confirmed_contact_ids(conn, row.user_id)))
+        for dead in stale:  # RFC 6121 §4.6 / §4.5: a resource that vanished is unavailable
+            if dead.presence is not None and dead.resource is not None:
+                await self._broadcast(dead.app_id, dead.user_id, dead.resource, None)
         for row, contacts in gone:
             await self._announce(row.app_id, row.user_id, False, row.seen_ms, contacts)
 
@@ -88,6 +98,65 @@ class PresenceService:
         async with self.core.db.read() as conn:
             return await store.online_users(conn, user_ids, self._alive_after())
 
+    # -- per resource (RFC 6121 §4) -------------------------------------------------------
+
+    async def set_resource(
+        self, actor: Actor, connection_id: str, resource: str, presence: dict[str, Any] | None
+    ) -> None:
+        """§4.2/§4.4/§4.5: a broadcast presence (None: unavailable), kept and announced."""
+        async with self.core.db.transaction() as conn:
+            row = await store.get_connection(conn, connection_id)
+            if row is None:
+                return
+            await store.set_connection_presence(conn, connection_id, resource, presence)
+        if presence is None and row.presence is None:
+            return  # unavailable while unavailable: nobody heard otherwise
+        await self._broadcast(actor.app_id, actor.user_id, resource, presence)
+
+    async def directed(
+        self,
+        actor: Actor,
+        resource: str,
+        to_user: int,
+        to_resource: str | None,
+        presence: dict[str, Any] | None,
+    ) -> None:
+        """§4.6: a presence for one user (or one of its resources), not the contacts."""
+        await self.core.publish(
+            _event(actor.app_id, actor.user_id, resource, presence, (to_user,), to_resource)
+        )
+
+    async def probe(self, actor: Actor) -> list[ResourcePresenceChanged]:
+        """§4.3: the available resources of the contacts whose presence the user gets."""
+        publishers = await self.core.contacts.publishers(actor.user_id)
+        async with self.core.db.read() as conn:
+            rows = await store.available_resources(conn, publishers, self._alive_after())
+        return [
+            _event(r.app_id, r.user_id, r.resource or "", r.presence, (actor.user_id,))
+            for r in rows
+        ]
+
+    async def replay(self, app_id: int, from_user: int, to_user: int, gone: bool = False) -> None:
+        """A subscription changed: ``to_user`` gets ``from_user``'s resources' presence
+        (§3.1.5), or hears they are unavailable (``gone``, §3.2.2, §3.3.3)."""
+        async with self.core.db.read() as conn:
+            rows = await store.available_resources(conn, [from_user], self._alive_after())
+        events = [
+            _event(app_id, from_user, r.resource or "", None if gone else r.presence, (to_user,))
+            for r in rows
+        ]
+        if events:
+            await self.core.publish(*events)
+
+    async def _broadcast(
+        self, app_id: int, user_id: int, resource: str, presence: dict[str, Any] | None
+    ) -> None:
+        """§4.2.2: to the user's own resources and every contact subscribed to it."""
+        subscribers = await self.core.contacts.subscribers(user_id)
+        await self.core.publish(
+            _event(app_id, user_id, resource, presence, (user_id, *subscribers))
+        )
+
     async def _announce(
         self, app_id: int, user_id: int, online: bool, at_ms: int, contacts: list[int]
     ) -> None:
@@ -100,3 +169,26 @@ class PresenceService:
                 last_activity_ms=at_ms,
             )
         )
+
+
+def _event(
+    app_id: int,
+    user_id: int,
+    resource: str,
+    presence: dict[str, Any] | None,
+    recipients: tuple[int, ...],
+    to_resource: str | None = None,
+) -> ResourcePresenceChanged:
+    data = presence or {}
+    priority = data.get("priority", 0)
+    return ResourcePresenceChanged(
+        app_id=app_id,
+        recipients=recipients,
+        user_id=user_id,
+        resource=resource,
+        available=presence is not None,
+        show=data.get("show"),
+        status=data.get("status"),
+        priority=priority if isinstance(priority, int) else 0,
+        to_resource=to_resource,
+    )

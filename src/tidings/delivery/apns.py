@@ -11,7 +11,7 @@ Outbox payload of kind ``apns`` (the destination is the device token)::
 
 Credentials come from the server settings (``TIDINGS_APNS_*``), overridden per
 app by ``config["apns"]`` (``url``, ``sandbox_url``, ``key_id``, ``team_id``,
-``key`` (PEM text) or ``key_path``, ``topic``, ``ca_file``), since each app
+``key`` (PEM text) or ``key_path``, ``topic``, ``environment``, ``ca_file``), since each app
 usually belongs to a different Apple team. ``apns-collapse-id`` defaults to the
 idempotency key: if an ambiguous failure makes us send twice, the phone still
 shows one notification.
@@ -111,13 +111,17 @@ class APNsProvider(Provider):
         try:
             token = self.provider_token(config)
         except (LookupError, OSError, ValueError) as exc:
-            # Configuration can be fixed by the operator: keep retrying until dead.
-            return Outcome.retry(f"APNs not configured: {exc}")
-        sandbox = payload.get("environment") == "development"
+            # No retry can succeed before an operator fixes it: dead now, replay later.
+            return Outcome.misconfiguration(f"APNs not configured: {exc}")
+        # The app's ``environment`` (``tidings app update --apns-environment``) wins over
+        # the device's: one switch for a whole test build.
+        sandbox = (config.get("environment") or payload.get("environment")) == "development"
         root = str(config["sandbox_url"] if sandbox else config["url"]).rstrip("/")
         topic = payload.get("topic") or config.get("topic")
         if not topic:
-            return Outcome.failed("no apns-topic: set TIDINGS_APNS_TOPIC or the app's bundle")
+            return Outcome.misconfiguration(
+                "APNs not configured: no apns-topic (TIDINGS_APNS_TOPIC or the app's bundle)"
+            )
         push_type = str(payload.get("push_type") or "alert")
         headers = {
             "authorization": f"bearer {token}",

@@ -33,12 +33,15 @@ class Delivery:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """``delivered``; ``retry`` later (``retry_after_ms`` is the server's wish, if
-    any); or ``failed`` for good (``forget_token``: the device token is dead)."""
+    any); or ``failed`` for good (``forget_token``: the device token is dead;
+    ``misconfigured``: no retry can succeed until an operator fixes the setup, so
+    the row goes dead at once, with a warning, instead of retrying in silence)."""
 
     status: Literal["delivered", "retry", "failed"]
     error: str | None = None
     retry_after_ms: int | None = None
     forget_token: bool = False
+    misconfigured: bool = False
 
     @classmethod
     def ok(cls) -> Outcome:
@@ -51,6 +54,11 @@ class Outcome:
     @classmethod
     def failed(cls, error: str, *, forget_token: bool = False) -> Outcome:
         return cls("failed", error[:500], forget_token=forget_token)
+
+    @classmethod
+    def misconfiguration(cls, error: str) -> Outcome:
+        """Missing credentials or a refused destination: dead now; replay once fixed."""
+        return cls("failed", error[:500], misconfigured=True)
 
 
 class Provider(ABC):

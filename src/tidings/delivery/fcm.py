@@ -99,14 +99,21 @@ class FCMProvider(Provider):
             return token
 
     async def send(self, delivery: Delivery, app: App) -> Outcome:
-        config = self.config(app)
+        try:
+            config = self.config(app)
+        except (OSError, ValueError) as exc:  # an unreadable TIDINGS_FCM_CREDENTIALS file
+            return Outcome.misconfiguration(f"FCM not configured: {type(exc).__name__}: {exc}")
         credentials = config["credentials"]
         if not credentials or not config["token_uri"]:
-            return Outcome.retry("FCM not configured")
+            return Outcome.misconfiguration("FCM not configured: no service account")
         try:
             token = await self.access_token(config)
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
+        except httpx.HTTPError as exc:
             return Outcome.retry(f"FCM token: {type(exc).__name__}: {exc}")
+        except (KeyError, ValueError) as exc:  # a service account without its fields
+            return Outcome.misconfiguration(
+                f"FCM not configured: bad service account: {type(exc).__name__}: {exc}"
+            )
         message = dict(delivery.payload.get("message") or {})
         message["token"] = delivery.destination
         url = f"{config['url']}/v1/projects/{credentials['project_id']}/messages:send"

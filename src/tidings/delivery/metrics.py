@@ -13,6 +13,7 @@ __all__ = [
     "RETRIED",
     "DEAD",
     "PENDING",
+    "PENDING_STATES",
     "ATTEMPT_SECONDS",
     "LATENCY_SECONDS",
 ]
@@ -35,9 +36,11 @@ DEAD = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+#: States of ``tidings_outbox_pending``: waiting, in flight, and given up (replayable).
+PENDING_STATES = ("queued", "sending", "dead")
 PENDING = Gauge(
     "tidings_outbox_pending",
-    "Outbox rows not finished yet, by state (queued, sending), as last seen by a worker.",
+    "Outbox rows not delivered, by state (queued, sending, dead), as last seen by a worker.",
     ["state"],
     registry=REGISTRY,
 )

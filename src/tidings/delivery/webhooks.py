@@ -3,7 +3,8 @@
 Outbox payload: ``{"event": "<name>", "body": {...}}``; the destination is the
 URL. Headers: ``X-Tidings-Event``, ``Idempotency-Key`` (the outbox key, the same
 on every attempt so the receiver can drop repeats), ``X-Tidings-Timestamp`` and
-``X-Tidings-Signature`` (see ``signing.py``). A 2xx answer is delivered; 410
+``X-Tidings-Signature`` (see ``signing.py``; keyed with the app's ``webhook_secret``
+when it has one, else its ``auth_secret``). A 2xx answer is delivered; 410
 Gone means the receiver wants no more; anything else is retried.
 """
 
@@ -41,7 +42,7 @@ class WebhookProvider(Provider):
         try:
             await check_destination(delivery.destination, allow_private=allow_private)
         except DestinationRefused as exc:
-            return Outcome.failed(f"destination refused: {exc}")
+            return Outcome.misconfiguration(f"destination refused: {exc}")
         event = str(delivery.payload.get("event", "event"))
         body = webhook_body(delivery.payload.get("body", {}))
         timestamp = int(time.time())
@@ -51,7 +52,7 @@ class WebhookProvider(Provider):
             "X-Tidings-Event": event,
             "Idempotency-Key": delivery.idempotency_key,
             "X-Tidings-Timestamp": str(timestamp),
-            "X-Tidings-Signature": sign(app.auth_secret, timestamp, body),
+            "X-Tidings-Signature": sign(_signing_secret(app), timestamp, body),
         }
         try:
             response = await self.client.post(delivery.destination, content=body, headers=headers)
@@ -67,3 +68,10 @@ class WebhookProvider(Provider):
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _signing_secret(app: App) -> str:
+    """The app's own webhook secret (``tidings app update --webhook-secret``), if it has
+    one, so a receiver never holds the app's API secret; else the app's ``auth_secret``."""
+    secret = app.config.get("webhook_secret")
+    return secret if isinstance(secret, str) and secret else app.auth_secret

@@ -179,7 +179,14 @@ class DeliveryWorkers:
         started = time.perf_counter()
         try:
             async with semaphore:
-                return await provider.send(delivery, app)
+                outcome = await provider.send(delivery, app)
+                if outcome.misconfigured:
+                    # The operator may have just fixed it (and replayed): never declare a
+                    # row dead on an app config up to APP_CACHE_S old.
+                    fresh = await self._app(delivery.app_id, fresh=True)
+                    if fresh is not None and fresh != app:
+                        outcome = await provider.send(delivery, fresh)
+                return outcome
         except Exception as exc:  # a provider bug is one failed attempt, not a dead worker
             log.exception("delivery %s raised", delivery.id)
             return Outcome.retry(f"{type(exc).__name__}: {exc}")
@@ -202,9 +209,9 @@ class DeliveryWorkers:
         else:
             self._destinations[key] = (semaphore, users - 1)
 
-    async def _app(self, app_id: int) -> App | None:
+    async def _app(self, app_id: int, *, fresh: bool = False) -> App | None:
         cached = self._apps.get(app_id)
-        if cached and time.monotonic() - cached[0] < APP_CACHE_S:
+        if cached and not fresh and time.monotonic() - cached[0] < APP_CACHE_S:
             return cached[1]
         try:
             app: App | None = await self.core.apps.get_app(app_id)
@@ -218,13 +225,13 @@ class DeliveryWorkers:
     async def _record(self, batch: list[Delivery], outcomes: list[Outcome]) -> None:
         now = self.core.now_ms()
         s = self.settings
-        counted: list[tuple[Delivery, str]] = []
+        counted: list[tuple[Delivery, str, Outcome]] = []
         async with self.core.db.transaction() as conn:
             for delivery, outcome in zip(batch, outcomes, strict=True):
                 lease = delivery.locked_until_ms
                 if outcome.status == "delivered":
                     if await claims.mark_delivered(conn, delivery.id, lease, now):
-                        counted.append((delivery, "delivered"))
+                        counted.append((delivery, "delivered", outcome))
                     continue
                 error = outcome.error or outcome.status
                 if outcome.status == "retry" and delivery.attempts < s.delivery_max_attempts:
@@ -238,15 +245,15 @@ class DeliveryWorkers:
                     if await claims.mark_retry(
                         conn, delivery.id, lease, next_ms=now + delay, error=error, now_ms=now
                     ):
-                        counted.append((delivery, "retried"))
+                        counted.append((delivery, "retried", outcome))
                     continue
                 if await claims.mark_dead(conn, delivery.id, lease, error, now):
-                    counted.append((delivery, "dead"))
+                    counted.append((delivery, "dead", outcome))
                 if outcome.forget_token:
                     await devices_store.delete_token(
                         conn, delivery.app_id, delivery.kind, delivery.destination
                     )
-        for delivery, what in counted:
+        for delivery, what, outcome in counted:
             if what == "delivered":
                 metrics.DELIVERED.labels(delivery.kind).inc()
                 metrics.LATENCY_SECONDS.labels(delivery.kind).observe(
@@ -256,10 +263,21 @@ class DeliveryWorkers:
                 metrics.RETRIED.labels(delivery.kind).inc()
             else:
                 metrics.DEAD.labels(delivery.kind).inc()
-                log.warning(
-                    "delivery dead",
-                    extra={"outbox_id": delivery.id, "kind": delivery.kind},
+                _log_dead(delivery, outcome)
+        if any(what == "dead" for _d, what, _o in counted):
+            self._gauge_at = 0.0  # the dead count changed: show it at the next look
+        await self._tell_core([(d, w, o) for d, w, o in counted if w != "retried"])
+
+    async def _tell_core(self, settled: list[tuple[Delivery, str, Outcome]]) -> None:
+        """The core learns what became of a delivery it cares about (a GMS callback's
+        push moves its callback on); the rows are recorded whatever happens here."""
+        for delivery, what, outcome in settled:
+            try:
+                await self.core.callbacks.push_settled(
+                    delivery.idempotency_key, what == "delivered", outcome.error or ""
                 )
+            except Exception:
+                log.exception("settling delivery %s in the core failed", delivery.id)
 
     async def _release(self, batch: list[Delivery]) -> None:
         now = self.core.now_ms()
@@ -283,8 +301,39 @@ class DeliveryWorkers:
         self._gauge_at = time.monotonic()
         async with self.core.db.read() as conn:
             counts = await claims.pending_count(conn)
-        for state in ("queued", "sending"):
+        for state in metrics.PENDING_STATES:
             metrics.PENDING.labels(state).set(counts.get(state, 0))
+
+
+def _log_dead(delivery: Delivery, outcome: Outcome) -> None:
+    """One warning per dead letter, naming where it was going and why it stopped there."""
+    cause = "configuration error" if outcome.misconfigured else "gave up"
+    log.warning(
+        "delivery %s dead (%s): %s to %s: %s; fix it, then `tidings outbox replay %s`",
+        delivery.id,
+        cause,
+        delivery.kind,
+        _shown_destination(delivery),
+        outcome.error or outcome.status,
+        delivery.id,
+        extra={
+            "outbox_id": delivery.id,
+            "kind": delivery.kind,
+            "app_id": delivery.app_id,
+            "destination": _shown_destination(delivery),
+            "reason": outcome.error or outcome.status,
+            "misconfigured": outcome.misconfigured,
+        },
+    )
+
+
+def _shown_destination(delivery: Delivery) -> str:
+    """A webhook URL without its query (it may carry a token); a device token shortened."""
+    if delivery.kind == "webhook":
+        parts = urlsplit(delivery.destination)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    token = delivery.destination
+    return token if len(token) <= 16 else f"{token[:8]}…{token[-4:]}"
 
 
 def _delivery(row: Any) -> Delivery:

@@ -168,6 +168,32 @@ class ContactChanged(Event):
     user_id: int
     contact_id: int
     status: str
+    #: The subscription presence ``user_id`` is told of (RFC 6121 §3: ``subscribe``,
+    #: ``subscribed``, ``unsubscribe``, ``unsubscribed``; space-separated when several), if
+    #: any. ``status`` is empty when the roster item did not change.
+    presence: str | None = None
+    #: The roster item's name and groups (RFC 6121 §2.1.2), as ``user_id`` set them.
+    item_name: str | None = None
+    groups: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourcePresenceChanged(Event):
+    """One XMPP resource of ``user_id`` became available or changed its presence
+    (``show``, ``status``, ``priority``), or went unavailable (RFC 6121 §4).
+
+    ``to_resource``: a directed presence for that one resource of the recipient.
+    """
+
+    name: ClassVar[str] = "presence.resource"
+
+    user_id: int
+    resource: str
+    available: bool
+    show: str | None = None
+    status: str | None = None
+    priority: int = 0
+    to_resource: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,6 +241,18 @@ class GmsChatChanged(Event):
     gms_user: str
     chat: dict[str, Any]
     entries: list[list[Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackChanged(Event):
+    """A GMS callback moved on (state, reason or push outcome): the console's callback
+    queue redraws. ``state`` and ``reason`` are the new ones (gms-callback-chat-wire §3.4)."""
+
+    name: ClassVar[str] = "gms.callback.changed"
+
+    service_id: str
+    state: str
+    reason: str
 
 
 # -- gateway relays -------------------------------------------------------------------------

@@ -78,6 +78,12 @@ class Message:
     self_destroy_after: int | None = None
     read_ids: list[int] = field(default_factory=list)
     delivered_ids: list[int] = field(default_factory=list)
+    #: The sender's own id for the message when it is not a tidings id (an XMPP
+    #: client's stanza id): what that protocol's recipients see and refer to.
+    client_id: str | None = None
+    #: What the sending gateway keeps with the message to give it back as it came
+    #: (XMPP: the extension elements); opaque to the core, bounded in size.
+    extensions: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A plain copy for events and JSON. Written out rather than ``asdict``, which
@@ -99,6 +105,8 @@ class Message:
             "self_destroy_after": self.self_destroy_after,
             "read_ids": list(self.read_ids),
             "delivered_ids": list(self.delivered_ids),
+            "client_id": self.client_id,
+            "extensions": self.extensions,
         }
 
 
@@ -146,6 +154,9 @@ class Contact:
     user_id: int
     status: str
     updated_ms: int
+    #: RFC 6121 §2.1.2 roster item handle and groups.
+    name: str | None = None
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

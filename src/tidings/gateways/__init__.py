@@ -14,7 +14,7 @@ This module is the one place every gateway may import besides its own package.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 from starlette.routing import BaseRoute
 
@@ -56,4 +56,36 @@ class Stateless:
         return None
 
 
-__all__ = ["CoreOf", "Gateway", "Stateless"]
+class Startable(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+G = TypeVar("G", bound=Startable)
+
+
+class Running(Generic[G]):
+    """Base of a gateway whose working part exists only while the server runs.
+
+    ``start`` builds it with :meth:`build` (the core exists by then) and starts it;
+    ``gateway`` is ``None`` before and after, which routes take as "try again
+    later"; ``stop`` stops it once, however often it is called.
+    """
+
+    gateway: G | None = None
+
+    async def build(self) -> G:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        gateway = await self.build()
+        await gateway.start()
+        self.gateway = gateway
+
+    async def stop(self) -> None:
+        gateway, self.gateway = self.gateway, None
+        if gateway is not None:
+            await gateway.stop()
+
+
+__all__ = ["CoreOf", "Gateway", "Running", "Stateless"]

@@ -28,8 +28,13 @@ async def insert_service(conn: AsyncConnection, **values: Unpack[NewService]) ->
     await conn.execute(insert(gms_services).values(**values))
 
 
-async def get_service(conn: AsyncConnection, service_id: str) -> ServiceRow | None:
-    return (await conn.execute(select(gms_services).where(gms_services.c.id == service_id))).first()
+async def get_service(
+    conn: AsyncConnection, service_id: str, *, lock: bool = False
+) -> ServiceRow | None:
+    query = select(gms_services).where(gms_services.c.id == service_id)
+    if lock:
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
 
 
 async def update_service(
@@ -74,6 +79,29 @@ async def list_due(conn: AsyncConnection, now_ms: int, limit: int = 100) -> list
         .limit(limit)
     )
     return list((await conn.execute(query)).all())
+
+
+async def list_expiring(
+    conn: AsyncConnection, now_ms: int, states: tuple[str, ...], limit: int = 100
+) -> list[ServiceRow]:
+    """Services in one of ``states`` whose expiration time has passed."""
+    query = (
+        select(gms_services)
+        .where(gms_services.c.state.in_(states), gms_services.c.expiration_ms < now_ms)
+        .order_by(gms_services.c.expiration_ms)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).all())
+
+
+async def tickets_of_services(conn: AsyncConnection, service_ids: list[str]) -> dict[str, int]:
+    """The ticket of each of these services' chats (services without a chat are absent)."""
+    if not service_ids:
+        return {}
+    query = select(gms_chats.c.service_id, gms_chats.c.ticket_id).where(
+        gms_chats.c.service_id.in_(service_ids)
+    )
+    return {row.service_id: row.ticket_id for row in await conn.execute(query)}
 
 
 async def insert_chat(conn: AsyncConnection, **values: Unpack[NewChat]) -> None:

@@ -5,7 +5,7 @@ the ``Row`` objects reads return. They follow ``tables_gms.py``: change them tog
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 
 class NewService(TypedDict):
@@ -26,6 +26,8 @@ class NewService(TypedDict):
     device_token: str | None
     notify_at_ms: int | None
     pushed_action: str | None
+    push_state: NotRequired[str | None]
+    push_error: NotRequired[str | None]
     created_ms: int
     updated_ms: int
 
@@ -43,6 +45,8 @@ class ServiceChanges(TypedDict, total=False):
     device_token: str | None
     notify_at_ms: int | None
     pushed_action: str | None
+    push_state: str | None
+    push_error: str | None
     updated_ms: int
 
 
@@ -64,6 +68,8 @@ class ServiceRow(Protocol):
     device_token: str | None
     notify_at_ms: int | None
     pushed_action: str | None
+    push_state: str | None
+    push_error: str | None
     created_ms: int
     updated_ms: int
 

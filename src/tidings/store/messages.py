@@ -40,6 +40,8 @@ def message_from_row(row: MessageRow) -> Message:
         updated_ms=row.updated_ms,
         edited=row.edited,
         deleted=row.deleted,
+        client_id=row.client_id,
+        extensions=row.extensions,
     )
 
 
@@ -90,6 +92,20 @@ async def insert_message(conn: AsyncConnection, **values: Unpack[NewMessage]) ->
 
 async def get_message(conn: AsyncConnection, message_id: str) -> Message | None:
     row = (await conn.execute(select(messages).where(messages.c.id == message_id))).first()
+    return message_from_row(row) if row else None
+
+
+async def find_by_client_id(
+    conn: AsyncConnection, dialog_id: str, client_id: str
+) -> Message | None:
+    """The oldest message of the dialog its sender sent under ``client_id``."""
+    query = (
+        select(messages)
+        .where(messages.c.dialog_id == dialog_id, messages.c.client_id == client_id)
+        .order_by(messages.c.seq)
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
     return message_from_row(row) if row else None
 
 

@@ -111,10 +111,11 @@ async def count_by_state(conn: AsyncConnection, app_id: int | None = None) -> di
 
 
 async def pending_count(conn: AsyncConnection) -> dict[str, int]:
-    """Rows not finished yet, per state: a cheap gauge (the index skips delivered rows)."""
+    """Rows not delivered, per state (``queued``, ``sending``, ``dead``): a cheap gauge,
+    since ``ix_outbox_due`` leads with the state and never reads the delivered rows."""
     query = (
         select(outbox.c.state, func.count())
-        .where(outbox.c.state.in_(("queued", "sending")))
+        .where(outbox.c.state.in_(("queued", "sending", "dead")))
         .group_by(outbox.c.state)
     )
     return {row[0]: int(row[1]) for row in await conn.execute(query)}

@@ -71,6 +71,8 @@ class NewMessage(TypedDict):
     updated_ms: int
     edited: bool
     deleted: bool
+    client_id: str | None
+    extensions: str | None
 
 
 class MessageChanges(TypedDict, total=False):
@@ -160,6 +162,8 @@ class MessageRow(Protocol):
     updated_ms: int
     edited: bool
     deleted: bool
+    client_id: str | None
+    extensions: str | None
 
 
 class NewApp(TypedDict):
@@ -340,6 +344,8 @@ class ContactRow(Protocol):
     app_id: int
     status: str
     updated_ms: int
+    name: str | None
+    groups: list[str] | None
 
 
 class PrivacyListRow(Protocol):
@@ -371,6 +377,8 @@ class ConnectionRow(Protocol):
     app_id: int
     node_id: str
     seen_ms: int
+    resource: str | None
+    presence: dict[str, Any] | None
 
 
 class NewDelivery(TypedDict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.rows import Connection, ConnectionRow, ContactRow, PrivacyListRow
@@ -47,6 +47,32 @@ async def put_contact(
             .where(contacts.c.user_id == user_id, contacts.c.contact_id == contact_id)
             .values(status=status, updated_ms=now_ms)
         )
+
+
+async def set_contact_item(
+    conn: AsyncConnection, user_id: int, contact_id: int, name: str | None, groups: list[str]
+) -> None:
+    """RFC 6121 §2.3: the roster item's name and groups, leaving its subscription alone."""
+    await conn.execute(
+        update(contacts)
+        .where(contacts.c.user_id == user_id, contacts.c.contact_id == contact_id)
+        .values(name=name, groups=groups)
+    )
+
+
+async def delete_contact(conn: AsyncConnection, user_id: int, contact_id: int) -> None:
+    await conn.execute(
+        delete(contacts).where(contacts.c.user_id == user_id, contacts.c.contact_id == contact_id)
+    )
+
+
+async def contact_ids_with_status(
+    conn: AsyncConnection, user_id: int, statuses: tuple[str, ...]
+) -> list[int]:
+    query = select(contacts.c.contact_id).where(
+        contacts.c.user_id == user_id, contacts.c.status.in_(statuses)
+    )
+    return [r[0] for r in await conn.execute(query)]
 
 
 async def delete_contact_pair(conn: AsyncConnection, a: int, b: int) -> None:
@@ -144,6 +170,35 @@ async def delete_connection(conn: AsyncConnection, connection_id: str) -> Connec
     row = (await conn.execute(query)).first()
     await conn.execute(delete(connections).where(connections.c.id == connection_id))
     return row
+
+
+async def get_connection(conn: AsyncConnection, connection_id: str) -> ConnectionRow | None:
+    query = select(connections).where(connections.c.id == connection_id)
+    return (await conn.execute(query)).first()
+
+
+async def set_connection_presence(
+    conn: AsyncConnection, connection_id: str, resource: str, presence: dict[str, Any] | None
+) -> None:
+    await conn.execute(
+        update(connections)
+        .where(connections.c.id == connection_id)
+        .values(resource=resource, presence=null() if presence is None else presence)
+    )
+
+
+async def available_resources(
+    conn: AsyncConnection, user_ids: list[int], alive_after_ms: int
+) -> list[ConnectionRow]:
+    """Live connections of ``user_ids`` that broadcast an available presence."""
+    if not user_ids:
+        return []
+    query = select(connections).where(
+        connections.c.user_id.in_(user_ids),
+        connections.c.seen_ms > alive_after_ms,
+        connections.c.presence.is_not(None),
+    )
+    return list(await conn.execute(query.order_by(connections.c.user_id, connections.c.id)))
 
 
 async def count_live_connections(conn: AsyncConnection, user_id: int, alive_after_ms: int) -> int:

@@ -130,8 +130,13 @@ messages = Table(
     Column("updated_ms", BigInteger, nullable=False),
     Column("edited", Boolean, nullable=False, default=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    # The sender's own id when it is not a tidings id, and what its gateway keeps
+    # with the message for its own protocol (XMPP extension elements).
+    Column("client_id", String(128), nullable=True),
+    Column("extensions", Text, nullable=True),
     UniqueConstraint("dialog_id", "seq"),
     Index("ix_messages_dialog_created", "dialog_id", "created_ms"),
+    Index("ix_messages_dialog_client", "dialog_id", "client_id"),
 )
 
 #: "Delete for me": the message stays for everyone else.
@@ -151,8 +156,10 @@ pinned_messages = Table(
     Column("pinned_by", Integer, nullable=False),
 )
 
-#: Roster: one row per direction. status: ``requested`` (I asked), ``pending``
-#: (they asked me), ``confirmed``.
+#: Roster: one row per direction, the mirror of the other. status: the RFC 6121
+#: subscription state (``core/subscriptions.py``): ``requested`` (I asked), ``pending``
+#: (they asked me), ``confirmed`` (both), ``to``, ``from``, ``to+in``, ``from+out``,
+#: ``in+out``, ``none``.
 contacts = Table(
     "contacts",
     metadata,
@@ -161,6 +168,9 @@ contacts = Table(
     Column("app_id", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    #: RFC 6121 §2.1.2: the roster item's handle and groups, as the user set them.
+    Column("name", String(255), nullable=True),
+    Column("groups", JSON, nullable=True),
 )
 
 privacy_lists = Table(
@@ -218,6 +228,10 @@ connections = Table(
     Column("app_id", Integer, nullable=False),
     Column("node_id", String(64), nullable=False),
     Column("seen_ms", BigInteger, nullable=False),
+    #: The XMPP resource, and its last broadcast presence (RFC 6121 §4: show, status,
+    #: priority) while available; NULL while unavailable. Probes read it on any node.
+    Column("resource", String(255), nullable=True),
+    Column("presence", JSON, nullable=True),
     Index("ix_connections_user", "user_id"),
     Index("ix_connections_node", "node_id"),
 )

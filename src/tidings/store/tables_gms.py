@@ -29,6 +29,9 @@ gms_services = Table(
     Column("device_token", Text, nullable=True),
     Column("notify_at_ms", BigInteger, nullable=True),
     Column("pushed_action", String(100), nullable=True),
+    # What became of the last push: queued, delivered or dead (with the outbox's reason).
+    Column("push_state", String(16), nullable=True),
+    Column("push_error", Text, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
     Index("ix_gms_services_due", "notify_at_ms"),

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from tidings.gateways import CoreOf
+from tidings.gateways import CoreOf, Running
 from tidings.gateways.bayeux.advice import BayeuxConfig
 from tidings.gateways.bayeux.mapping import BayeuxGateway
 from tidings.gateways.bayeux.transport_http import long_polling, preflight
@@ -43,7 +43,7 @@ def build_routes(base: str, gateway_of: object) -> list[Route | WebSocketRoute]:
     ]
 
 
-class BayeuxMount:
+class BayeuxMount(Running[BayeuxGateway]):
     """The Bayeux gateway for the server (a :class:`~tidings.gateways.Gateway`) at
     ``base``: ``start`` makes the :class:`BayeuxGateway` (GMS reaches it as
     ``gateway``, its Comet sink)."""
@@ -53,17 +53,9 @@ class BayeuxMount:
     def __init__(self, core_of: CoreOf, base: str) -> None:
         self.core_of = core_of
         self.base = base
-        self.gateway: BayeuxGateway | None = None
 
     def routes(self) -> list[Route | WebSocketRoute]:
         return build_routes(self.base, lambda: self.gateway)
 
-    async def start(self) -> None:
-        gateway = BayeuxGateway(self.core_of())
-        await gateway.start()
-        self.gateway = gateway
-
-    async def stop(self) -> None:
-        gateway, self.gateway = self.gateway, None
-        if gateway is not None:
-            await gateway.stop()
+    async def build(self) -> BayeuxGateway:
+        return BayeuxGateway(self.core_of())

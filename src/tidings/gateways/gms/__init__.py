@@ -21,7 +21,7 @@ from starlette.routing import Route
 from tidings.core.gms_chats import Chat, Entry
 from tidings.core.hub import Core
 from tidings.domain.events import Event, GmsChatChanged
-from tidings.gateways import CoreOf
+from tidings.gateways import CoreOf, Running
 from tidings.gateways.gms import routes
 from tidings.gateways.gms.chat_v2_comet import PREFIX as CHAT_V2
 from tidings.gateways.gms.chat_v2_comet import ChatV2Comet
@@ -117,7 +117,7 @@ def build_routes(core_of: Callable[[], Core]) -> list[Route]:
     return routes.build_routes(core_of)
 
 
-class GmsMount:
+class GmsMount(Running[GmsGateway]):
     """The GMS gateway for the server (a :class:`~tidings.gateways.Gateway`): the REST
     route table, and on ``start`` the :class:`GmsGateway` on the Comet sink that
     ``comet_of()`` returns (the started Bayeux gateway)."""
@@ -127,20 +127,12 @@ class GmsMount:
     def __init__(self, core_of: CoreOf, comet_of: Callable[[], CometSink | None]) -> None:
         self.core_of = core_of
         self.comet_of = comet_of
-        self.gateway: GmsGateway | None = None
 
     def routes(self) -> list[Route]:
         return build_routes(self.core_of)
 
-    async def start(self) -> None:
+    async def build(self) -> GmsGateway:
         comet = self.comet_of()
         if comet is None:
             raise RuntimeError("the GMS gateway starts after the Bayeux gateway")
-        gateway = GmsGateway(self.core_of(), comet)
-        await gateway.start()
-        self.gateway = gateway
-
-    async def stop(self) -> None:
-        gateway, self.gateway = self.gateway, None
-        if gateway is not None:
-            await gateway.stop()
+        return GmsGateway(self.core_of(), comet)

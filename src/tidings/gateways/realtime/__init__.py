@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from tidings.gateways import CoreOf
+from tidings.gateways import CoreOf, Running
 from tidings.gateways.realtime.transport import RealtimeGateway
 
 PATH = "/api/v1/ws"
 
 
-class RealtimeMount:
+class RealtimeMount(Running[RealtimeGateway]):
     """The real-time gateway for the server (a :class:`~tidings.gateways.Gateway`):
     ``start`` makes the :class:`RealtimeGateway` that follows the bus."""
 
@@ -25,7 +25,6 @@ class RealtimeMount:
 
     def __init__(self, core_of: CoreOf) -> None:
         self.core_of = core_of
-        self.gateway: RealtimeGateway | None = None
 
     def routes(self) -> Sequence[BaseRoute]:
         return [WebSocketRoute(PATH, self._socket)]
@@ -36,15 +35,8 @@ class RealtimeMount:
             return
         await self.gateway.handle(websocket)
 
-    async def start(self) -> None:
-        gateway = RealtimeGateway(self.core_of())
-        await gateway.start()
-        self.gateway = gateway
-
-    async def stop(self) -> None:
-        gateway, self.gateway = self.gateway, None
-        if gateway is not None:
-            await gateway.stop()
+    async def build(self) -> RealtimeGateway:
+        return RealtimeGateway(self.core_of())
 
 
 __all__ = ["RealtimeGateway", "RealtimeMount"]

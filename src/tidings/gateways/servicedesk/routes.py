@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from fastapi.routing import APIRoute
 
 from tidings import jsonbody
 from tidings.core.desk_auth import AuthUnavailable
@@ -39,26 +38,20 @@ from tidings.gateways.servicedesk.protocol import (
     parse_commands,
     without_nulls,
 )
+from tidings.http_routes import route_class_answering
 
 
-class DeskRoute(APIRoute):
-    """Routes whose unhandled temporary failures (a lost database connection) answer
-    503 + Retry-After in the SDK's error shape: the SDK retries a 503 (§12)."""
+def _unreadable_body(exc: jsonbody.JsonError) -> Response:
+    """422, not 400: the SDKs read 400 as "authorization failed" (§12)."""
+    body = {"error": {"code": exc.code, "text": exc.message}}
+    return _json(body, 413 if exc.status == 413 else 422)
 
-    def get_route_handler(self) -> Any:
-        handler = super().get_route_handler()
 
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Unavailable as exc:
-                return _refusal(exc)
-            except jsonbody.JsonError as exc:
-                # 422, not 400: the SDKs read 400 as "authorization failed" (§12).
-                body = {"error": {"code": exc.code, "text": exc.message}}
-                return _json(body, 413 if exc.status == 413 else 422)
-
-        return guarded
+#: Unhandled temporary failures (a lost database connection) answer 503 +
+#: Retry-After in the SDK's error shape: the SDK retries a 503 (§12).
+DeskRoute = route_class_answering(
+    {Unavailable: lambda exc: _refusal(exc), jsonbody.JsonError: _unreadable_body}
+)
 
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=DeskRoute)

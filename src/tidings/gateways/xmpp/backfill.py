@@ -27,6 +27,7 @@ from tidings.core.delivered_marks import LOOK_UP
 from tidings.core.offline import undelivered
 from tidings.domain.errors import DomainError
 from tidings.gateways.xmpp import outbound
+from tidings.gateways.xmpp.muc import occupants as muc_occupants
 
 if TYPE_CHECKING:
     from tidings.gateways.xmpp.session import Session
@@ -99,6 +100,8 @@ async def _pass(session: Session) -> None:
                 await outbound.dialog_type(session, message.dialog_id)
             except DomainError:
                 continue  # no longer a member, or the dialog went away
+            if not muc_occupants.hears(session, message):
+                continue  # a room, to a standard MUC client: history comes on join (MAM)
             assert message.seq is not None
             if not session.sent.first_time(message.dialog_id, message.seq):
                 continue

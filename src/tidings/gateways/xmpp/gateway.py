@@ -17,8 +17,11 @@ from tidings.core.system_messages import SystemMessageService
 from tidings.domain.errors import DomainError, RateLimited
 from tidings.domain.models import Actor
 from tidings.gateways.xmpp.ack_timer import AckTimer
+from tidings.gateways.xmpp.iq_routing import IqRouter
 from tidings.gateways.xmpp.jid import Addressing
 from tidings.gateways.xmpp.registry import SessionRegistry
+from tidings.gateways.xmpp.relay import MessageRelay
+from tidings.gateways.xmpp.xep_0359.ids import SentIds
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -40,9 +43,17 @@ class XmppGateway:
         delay = core.settings.xmpp_ack_delay_ms
         #: None: each message carries its own request for confirmation (the default).
         self.ack_timer = AckTimer(delay) if delay > 0 else None
+        #: iqs to full JIDs, on this node or through the bus (RFC 6120 §10.5.4).
+        self.iq_router = IqRouter(self)
+        #: Client ids of messages sent here, for receipts and markers (XEP-0359).
+        self.sent_ids = SentIds()
+        #: Markers and receipts for ids the core does not know, routed live.
+        self.message_relay = MessageRelay(self)
 
     async def start(self) -> None:
         self.registry.attach(self.core.bus)
+        self.iq_router.attach()
+        self.message_relay.attach()
 
     async def _missed(self, users: Iterable[tuple[int, int]], since_ms: int) -> Missed:
         """What ``users`` were sent while the bus may have been away (registry.catch_up)."""
@@ -51,6 +62,8 @@ class XmppGateway:
 
     async def stop(self) -> None:
         self.registry.detach()
+        self.iq_router.detach()
+        self.message_relay.detach()
         if self.ack_timer is not None:
             self.ack_timer.cancel()
         for link in list(self.links):

@@ -13,6 +13,7 @@ from xml.etree.ElementTree import Element
 
 from tidings.gateways.xmpp import namespaces as ns
 from tidings.gateways.xmpp.ext_connectycube.stanza import write_extra
+from tidings.gateways.xmpp.extended import restore
 from tidings.gateways.xmpp.jid import JID
 from tidings.gateways.xmpp.stanza import E, stanza_error
 from tidings.gateways.xmpp.xep_0333.stanza import markable
@@ -30,6 +31,11 @@ ERRORS: dict[str, tuple[str, str]] = {
     "too_large": ("policy-violation", "406"),
     "rate_limited": ("resource-constraint", "500"),
 }
+
+
+def wire_id(message: dict[str, Any]) -> str:
+    """The id XMPP clients know a message by: its sender's own, else the core's."""
+    return str(message.get("client_id") or message["id"])
 
 
 def error_for(code: str, status: int, text: str) -> Element:
@@ -65,12 +71,17 @@ def message_stanza(
     archive: str,
     delayed: bool = False,
 ) -> Element:
-    """A stored (or relayed) message as its recipients receive it."""
+    """A stored (or relayed) message as its recipients receive it: under the id its
+    sender gave it, with its type and the extension elements it came with
+    (:mod:`extended`); the core's id is the archive's ``<stanza-id>``."""
     body = message.get("body") or ""
+    kept = restore(message.get("extensions"))
+    if kept is not None and kept.type and type_ == "chat":
+        type_ = kept.type  # RFC 6121 §5.2.2: ``normal`` stays ``normal``
     stanza = E(
         ns.CLIENT,
         "message",
-        {"type": type_, "from": str(sender), "to": str(to), "id": message["id"]},
+        {"type": type_, "from": str(sender), "to": str(to), "id": wire_id(message)},
         E(ns.CLIENT, "body", text=body) if body else None,
         write_extra(
             dialog_id=message["dialog_id"],
@@ -83,6 +94,8 @@ def message_stanza(
         markable(),
         stanza_id(message["id"], archive),
     )
+    if kept is not None:
+        stanza.extend(kept.children)
     if message.get("self_destroy_after"):
         stanza.append(E(ns.DESTROY, "destroy", {"after": str(message["self_destroy_after"])}))
     if delayed:

@@ -10,16 +10,21 @@ from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
 
 from tidings.domain import events as ev
+from tidings.domain.errors import DomainError
 from tidings.domain.events import SystemMessageSent
 from tidings.gateways.xmpp import mapping
 from tidings.gateways.xmpp import namespaces as ns
 from tidings.gateways.xmpp.ext_connectycube.stanza import write_extra
+from tidings.gateways.xmpp.extended import restore
 from tidings.gateways.xmpp.jid import JID
-from tidings.gateways.xmpp.roster import stanza as roster
+from tidings.gateways.xmpp.muc import occupants as muc_occupants
+from tidings.gateways.xmpp.presence import handler as presence_handler
+from tidings.gateways.xmpp.roster import handler as roster_handler
 from tidings.gateways.xmpp.stanza import E
 from tidings.gateways.xmpp.xep_0085.stanza import state_element
-from tidings.gateways.xmpp.xep_0184.stanza import receipt
-from tidings.gateways.xmpp.xep_0333.stanza import marker
+from tidings.gateways.xmpp.xep_0184 import handler as receipts
+from tidings.gateways.xmpp.xep_0333 import handler as markers
+from tidings.gateways.xmpp.xep_0359.ids import Sent
 
 if TYPE_CHECKING:
     from tidings.gateways.xmpp.session import Session
@@ -45,14 +50,49 @@ def lookup_needed(session: Session, event: Any) -> str | None:
         dialog_id = event.dialog_id
         if dialog_id not in session.dialog_types:
             return str(dialog_id)
+    if (
+        isinstance(event, ev.MessagesDelivered | ev.MessagesRead)
+        and event.user_id != session.user_id
+        and session.gateway.sent_ids.get(event.message_id) is None
+    ):
+        return str(event.dialog_id)
     return None
+
+
+async def look_up(session: Session, event: Any) -> None:
+    """Read what :func:`lookup_needed` said is missing (DomainError: the dialog is gone)."""
+    if isinstance(event, ev.MessagesDelivered | ev.MessagesRead):
+        await recall_sent(session, event.dialog_id, event.message_id)
+    else:
+        await dialog_type(session, event.dialog_id)
+
+
+async def recall_sent(session: Session, dialog_id: str, message_id: str) -> None:
+    """What the author's client knows of a message this node did not see sent: its id,
+    whether it asked for a receipt, whether a standard client wrote it (XEP-0359)."""
+    try:
+        message = await session.core.messages.get_message(session.actor, dialog_id, message_id)
+        group = await dialog_type(session, dialog_id) != "private"
+    except DomainError:
+        return  # hidden or gone: the markers name the core's id
+    kept = restore(message.extensions)
+    session.gateway.sent_ids.remember(
+        message.id,
+        Sent(
+            sender_id=message.sender_id,
+            client_id=message.client_id,
+            receipt_requested=kept is not None and kept.requests_receipt(),
+            standard=kept is not None and kept.standard,
+            group=group,
+        ),
+    )
 
 
 def origin(session: Session, dialog_id: str, user_id: int) -> tuple[JID, str]:
     """Who a stanza about ``dialog_id`` comes from, and its message type."""
     if session.dialog_types[dialog_id] == "private":
         return session.addressing.user(user_id, session.app_id), "chat"
-    return session.addressing.room(session.app_id, dialog_id, user_id), "groupchat"
+    return muc_occupants.occupant_jid(session, dialog_id, user_id), "groupchat"  # XEP-0045 nick
 
 
 def message_for(session: Session, message: dict[str, Any], *, delayed: bool) -> Element:
@@ -81,7 +121,7 @@ def stanzas_for(session: Session, event: Any) -> list[Element]:
                 "message",
                 {"type": type_, "from": str(sender), "to": str(session.jid), "id": msg["id"] + "e"},
                 E(ns.CLIENT, "body", text=msg.get("body") or ""),
-                E(ns.CORRECT, "replace", {"id": msg["id"], "last": "true"}),
+                E(ns.CORRECT, "replace", {"id": mapping.wire_id(msg), "last": "true"}),
                 write_extra(dialog_id=event.dialog_id, params=msg.get("params") or {}),
             )
         ]
@@ -101,26 +141,11 @@ def stanzas_for(session: Session, event: Any) -> list[Element]:
     if isinstance(event, ev.MessagesDelivered | ev.MessagesRead):
         if event.user_id == me:
             return []
-        meaning = "read" if isinstance(event, ev.MessagesRead) else "delivered"
-        reader = session.addressing.user(event.user_id, session.app_id)
-        out = [
-            E(
-                ns.CLIENT,
-                "message",
-                {"type": "chat", "from": str(reader), "to": str(session.jid)},
-                marker(meaning, event.message_id),
-                write_extra(dialog_id=event.dialog_id),
-            )
-        ]
-        if meaning == "delivered" and session.wants_receipts:
-            out.append(
-                E(
-                    ns.CLIENT,
-                    "message",
-                    {"type": "chat", "from": str(reader), "to": str(session.jid)},
-                    receipt(event.message_id),
-                )
-            )
+        out = [markers.marker_for_event(session, event)]
+        if isinstance(event, ev.MessagesDelivered):
+            answer = receipts.receipt_for_event(session, event)
+            if answer is not None:
+                out.append(answer)
         return out
     if isinstance(event, ev.TypingChanged):
         if event.user_id == me:
@@ -135,27 +160,12 @@ def stanzas_for(session: Session, event: Any) -> list[Element]:
                 write_extra(dialog_id=event.dialog_id),
             )
         ]
-    if isinstance(event, ev.PresenceChanged):
-        if event.user_id == me or not session.roster_requested:
-            return []
-        return [
-            E(
-                ns.CLIENT,
-                "presence",
-                {
-                    "from": str(session.addressing.user(event.user_id, session.app_id)),
-                    "to": str(session.jid),
-                    "type": None if event.online else "unavailable",
-                },
-            )
-        ]
+    if isinstance(event, ev.ResourcePresenceChanged):  # RFC 6121 §4, per resource
+        return presence_handler.stanzas_for(session, event)
     if isinstance(event, SystemMessageSent):
         return [system_message(session, event)]
-    if isinstance(event, ev.ContactChanged):
-        if event.user_id != me or not session.roster_requested:
-            return []
-        other = session.addressing.user(event.contact_id, session.app_id)
-        return roster.contact_changed(session.jid, other, event.status)
+    if isinstance(event, ev.ContactChanged):  # RFC 6121 §2-3
+        return roster_handler.stanzas_for(session, event)
     return []
 
 

@@ -31,6 +31,9 @@ from tidings.domain.models import Actor
 from tidings.fanout import SentSeqs
 from tidings.gateways.xmpp import backfill, outbound
 from tidings.gateways.xmpp.confirmations import Confirmations
+from tidings.gateways.xmpp.muc import handler as muc_handler
+from tidings.gateways.xmpp.muc import occupants as muc_occupants
+from tidings.gateways.xmpp.presence import handler as presence_handler
 from tidings.gateways.xmpp.xep_0198 import handler as sm_handler
 from tidings.gateways.xmpp.xep_0198.stanza import StreamManagement, request
 from tidings.gateways.xmpp.xep_0199.stanza import ping
@@ -69,7 +72,8 @@ class Session:
         #: Wall-clock ms of the initial presence; older messages are not news to it.
         self.available_since_ms = 0
         self.roster_requested = False
-        self.wants_receipts = False
+        #: RFC 6121 §4.6: (user id, resource or None) given directed presence.
+        self.directed: set[tuple[int, str | None]] = set()
         self.dialog_types: dict[str, str] = {}
         self.private_dialogs: dict[int, str] = {}
         #: The stored messages handed over, so none is handed twice.
@@ -124,6 +128,7 @@ class Session:
             return
         self.ended = True
         self.gateway.registry.remove(self)
+        muc_handler.session_ended(self)  # XEP-0045 §7.14: it leaves its rooms
         if clean and self.sm is None and self._confirmations:
             self._confirm(self._confirmations.rest())
         if self.sm is not None:
@@ -137,9 +142,16 @@ class Session:
                     await task
         if self._presence_id is not None:
             with contextlib.suppress(Exception):
+                await presence_handler.ended(self)  # §4.6.3: directed ones hear it too
+            with contextlib.suppress(Exception):
                 await self.core.presence.disconnect(self._presence_id)
 
     # -- presence ----------------------------------------------------------------------
+
+    @property
+    def connection_id(self) -> str | None:
+        """The core's row for this connection, where its broadcast presence is kept."""
+        return self._presence_id
 
     def became_available(self) -> None:
         """Initial presence: hand over what is waiting in the store, then live messages."""
@@ -268,6 +280,9 @@ class Session:
 
     def _deliver(self, event: Any) -> None:
         try:
+            if not muc_occupants.hears(self, event):
+                return  # a room this standard MUC client is not in
+            muc_handler.dialog_changed(self, event)  # XEP-0045 §9: occupancy follows
             if isinstance(event, ev.MessageCreated):
                 self._deliver_message(event)
                 return
@@ -306,7 +321,7 @@ class Session:
                 dialog_id = outbound.lookup_needed(self, event)
                 if dialog_id is not None:
                     try:
-                        await outbound.dialog_type(self, dialog_id)
+                        await outbound.look_up(self, event)
                     except DomainError:
                         continue  # the dialog went away between the event and now
                     except Exception:

@@ -1,12 +1,14 @@
-"""RFC 6121 §2-§3: roster items and subscription presences for contact statuses; pure.
+"""RFC 6121 §2-§3: roster items, pushes and subscription presences; pure.
 
-Core statuses map onto RFC 6121 subscription states: ``confirmed`` is ``both``,
-``requested`` (we asked) is ``none`` with ``ask="subscribe"``, ``pending`` (they
-asked) is an inbound ``subscribe`` presence, ``none``/``rejected`` remove the item.
+A contact's core status names its subscription state (``core.subscriptions``):
+``confirmed`` is ``both``, ``requested`` is ``none`` with ``ask="subscribe"``,
+``to+in`` is ``to`` (the request waits for an answer, replayed as a presence), and
+so on; ``removed`` (and the contact-list API's ``rejected``) is an item removed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from xml.etree.ElementTree import Element
 
 from tidings.gateways.xmpp.jid import JID
@@ -14,38 +16,57 @@ from tidings.gateways.xmpp.stanza import E
 
 NS = "jabber:iq:roster"
 CLIENT = "jabber:client"
+GONE = ("removed", "rejected")
+
+#: status -> (subscription, ask)
+_STATES = {
+    "confirmed": ("both", False),
+    "to": ("to", False),
+    "to+in": ("to", False),
+    "from": ("from", False),
+    "from+out": ("from", True),
+    "none": ("none", False),
+    "requested": ("none", True),
+    "pending": ("none", False),
+    "in+out": ("none", True),
+}
 
 
-def item(jid: JID, status: str) -> Element | None:
-    if status == "confirmed":
-        return E(NS, "item", {"jid": jid.bare, "subscription": "both"})
-    if status == "requested":
-        return E(NS, "item", {"jid": jid.bare, "subscription": "none", "ask": "subscribe"})
-    if status == "pending":
-        return E(NS, "item", {"jid": jid.bare, "subscription": "none"})
-    return None
+def item(jid: JID, status: str, name: str | None = None, groups: Iterable[str] = ()) -> Element:
+    """An item (§2.1.2); an unknown or gone status is ``subscription="remove"``."""
+    if status not in _STATES:
+        return E(NS, "item", {"jid": jid.bare, "subscription": "remove"})
+    subscription, ask = _STATES[status]
+    return E(
+        NS,
+        "item",
+        {
+            "jid": jid.bare,
+            "name": name,
+            "subscription": subscription,
+            "ask": "subscribe" if ask else None,
+        },
+        *(E(NS, "group", text=g) for g in groups),
+    )
 
 
-def roster_push(to: JID, entry: Element) -> Element:
+def roster_push(to: JID, entry: Element, push_id: str) -> Element:
+    """§2.1.6: an iq set from the user's bare JID (or none) to each interested resource."""
     return E(
         CLIENT,
         "iq",
-        {"type": "set", "id": f"push-{entry.get('jid')}", "to": str(to)},
+        {"type": "set", "id": push_id, "to": str(to)},
         E(NS, "query", {}, entry),
     )
 
 
-def contact_changed(me: JID, other: JID, status: str) -> list[Element]:
-    entry = item(other, status)
-    if entry is None:
-        entry = E(NS, "item", {"jid": other.bare, "subscription": "remove"})
-    out = [roster_push(me, entry)]
-    kind = {
-        "pending": "subscribe",
-        "confirmed": "subscribed",
-        "none": "unsubscribed",
-        "rejected": "unsubscribed",  # RFC 6121 §3.2: the requester learns of a refusal
-    }.get(status)
-    if kind:
-        out.append(E(CLIENT, "presence", {"type": kind, "from": other.bare, "to": me.bare}))
-    return out
+def read_item(query: Element) -> tuple[Element | None, str]:
+    """The one item of a roster set, or an error text (§2.3.3)."""
+    items = query.findall(f"{{{NS}}}item")
+    if len(items) != 1:
+        return None, "a roster set has exactly one item"
+    entry = items[0]  # §2.1.2.5: a subscription other than "remove" is ignored
+    groups = [g.text or "" for g in entry.findall(f"{{{NS}}}group")]
+    if any(not g for g in groups) or len(set(groups)) != len(groups):
+        return None, "groups must be non-empty and distinct"
+    return entry, ""

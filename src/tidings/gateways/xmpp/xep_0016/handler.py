@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 async def handle(session: Session, iq: Element) -> Element:
     query = child(iq, NS, "query")
-    assert query is not None
+    if query is None:
+        return error_reply(iq, "feature-not-implemented", "only a privacy <query/> is served")
     privacy = session.core.privacy
     domain, app_id = session.addressing.domain, session.app_id
     if iq.get("type") == "get":

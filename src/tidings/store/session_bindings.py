@@ -1,5 +1,6 @@
-"""Queries the ConnectyCube compatibility services need beyond the per-noun modules:
-binding a session to a user, users by email, blobs by integer id."""
+"""Queries beyond the per-noun modules for application sessions: binding a session
+to a user, users by email, and blobs by their integer id (the numbering some SDKs
+address files by)."""
 
 from __future__ import annotations
 

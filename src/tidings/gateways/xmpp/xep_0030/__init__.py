@@ -1,0 +1,1 @@
+"""XEP-0030 Service Discovery: what the server, its MUC service and an account offer."""
