@@ -31,7 +31,8 @@ class UploadForm:
     size: int = 0
 
     async def chunks(self, size: int = 64 * 1024) -> AsyncIterator[bytes]:
-        assert self.file is not None
+        if self.file is None:
+            return
         self.file.seek(0)
         while chunk := self.file.read(size):
             yield chunk
@@ -83,8 +84,8 @@ async def read_upload_form(
             form.size += len(chunk)
             if form.size > max_bytes:
                 raise TooLarge(f"a file is at most {max_bytes} bytes", limit=max_bytes)
-            assert form.file is not None
-            form.file.write(chunk)
+            if form.file is not None:  # opened when the part's headers ended
+                form.file.write(chunk)
         else:
             state["buf"] += chunk
             if len(state["buf"]) > MAX_FIELD:

@@ -21,7 +21,7 @@ from tidings import jsonbody
 from tidings.core.desk_auth import AuthUnavailable
 from tidings.core.desk_models import CommandOutcome, DeskIdentity
 from tidings.core.hub import Core
-from tidings.domain.errors import DomainError, Forbidden, NotFound, Unavailable
+from tidings.domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Unavailable
 from tidings.gateways.servicedesk import mapping, requests
 from tidings.gateways.servicedesk.protocol import (
     CALC_OPERATOR_TIME,
@@ -159,8 +159,9 @@ async def _run(
         if command.type == SET_PUSH_TOKEN:
             await core.tickets.push_tokens.set(ident, requests.push_token(params))
             return CommandOutcome()
-        assert command.type == CALC_OPERATOR_TIME
-        return CommandOutcome(ticket_id=as_int(params.get("ticket_id")))
+        if command.type == CALC_OPERATOR_TIME:
+            return CommandOutcome(ticket_id=as_int(params.get("ticket_id")))
+        raise InvalidInput(f"unknown command type {command.type}", field="type")
 
     outcome = await core.tickets.run_command(ident, command.command_id, action)
     if outcome.error is not None:

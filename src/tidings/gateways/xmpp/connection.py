@@ -153,7 +153,9 @@ class Link:
         self.stream.auth_succeeded()
 
     async def _bind(self, event: BindRequested) -> None:
-        assert self.actor is not None
+        if self.actor is None:  # the stream's state machine binds only after SASL
+            self.stream.send_stream_error("not-authorized")
+            return
         # Long and random: the SDK drops messages whose "from" contains its own resource.
         resource = (
             f"{event.resource[:32]}-{secrets.token_hex(10)}"

@@ -313,7 +313,8 @@ class Session:
     async def _follow(self) -> None:
         """Deliver queued events in order; ends when the queue is empty (push restarts it)."""
         events = self._events
-        assert events is not None
+        if events is None:
+            return
         try:
             while events:
                 # The deque stays in place while we wait: push() keeps queueing behind us.
