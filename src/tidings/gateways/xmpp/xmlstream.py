@@ -260,5 +260,6 @@ def parse_one(data: bytes, *, max_stanza_bytes: int = MAX_STANZA_BYTES) -> Eleme
     if parser._depth != 0 or len(items) != 1:
         raise XmlStreamError("not-well-formed", "a frame carries exactly one complete element")
     item = items[0]
-    assert isinstance(item, ElementReceived)
+    if not isinstance(item, ElementReceived):
+        raise XmlStreamError("not-well-formed", "a frame carries exactly one complete element")
     return item.element
