@@ -7,21 +7,13 @@ from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 from tidings.domain.errors import DomainError
-from tidings.gateways.xmpp import chat, mapping
-from tidings.gateways.xmpp import namespaces as ns
+from tidings.gateways.xmpp import chat, mapping, services
 from tidings.gateways.xmpp.jid import JID, JidError
 from tidings.gateways.xmpp.muc import handler as muc
 from tidings.gateways.xmpp.muc import iq as muc_iq
 from tidings.gateways.xmpp.presence import handler as presence_handler
-from tidings.gateways.xmpp.roster import handler as roster
-from tidings.gateways.xmpp.stanza import error_reply, iq_result, split
-from tidings.gateways.xmpp.xep_0012 import handler as last_activity
-from tidings.gateways.xmpp.xep_0016 import handler as privacy
-from tidings.gateways.xmpp.xep_0030 import handler as disco
-from tidings.gateways.xmpp.xep_0199.stanza import NS as PING_NS
-from tidings.gateways.xmpp.xep_0199.stanza import is_ping
-from tidings.gateways.xmpp.xep_0280.stanza import is_enable as carbons_enable
-from tidings.gateways.xmpp.xep_0313 import handler as mam
+from tidings.gateways.xmpp.stanza import error_reply, split
+from tidings.gateways.xmpp.xep_0313.form import NS as mam_ns
 
 if TYPE_CHECKING:
     from tidings.gateways.xmpp.session import Session
@@ -100,54 +92,19 @@ async def iq(session: Session, element: Element) -> Element | None:
 
 async def on_behalf(session: Session, element: Element, user_id: int) -> Element:
     """An iq to another user's bare JID, answered by the server for the account (§10.5.4)."""
-    namespace, local = split(element[0].tag)
-    get = element.get("type") == "get"
-    if namespace == last_activity.NS:
-        return await last_activity.handle(session, element)
-    if get and namespace in (ns.DISCO_INFO, ns.DISCO_ITEMS, PING_NS):
-        await session.core.users.get_user(session.actor, user_id)  # NotFound: no such account
-        if namespace == ns.DISCO_INFO:
-            return disco.account_info(element)
-        if namespace == ns.DISCO_ITEMS:
-            return disco.items(element)
-        return iq_result(element)  # XEP-0199 §4.3 answered by the server for the account
-    del local
-    return error_reply(element, "service-unavailable")
+    service = services.BY_NAMESPACE.get(split(element[0].tag)[0])
+    if service is None or not service.for_accounts:
+        return error_reply(element, "service-unavailable")
+    await session.core.users.get_user(session.actor, user_id)  # NotFound: no such account
+    return await service.handle(session, element)
 
 
 async def served(session: Session, element: Element, to: JID | None) -> Element:
     """An iq to the server, the MUC service or the user's own bare JID."""
-    kind = element.get("type")
     namespace = split(element[0].tag)[0]
-    if to is not None and to.local and session.addressing.is_muc(to) and namespace != mam.NS:
+    if to is not None and to.local and session.addressing.is_muc(to) and namespace != mam_ns:
         return await muc_iq.handle(session, element, to)  # XEP-0045 rooms, XEP-0410
-    if is_ping(element):
-        return iq_result(element)
-    if namespace == "urn:xmpp:carbons:2" and kind == "set":
-        enabled = carbons_enable(element)
-        if enabled is not None:
-            session.carbons = enabled
-        return iq_result(element)
-    if namespace == "jabber:iq:roster":
-        return await roster.handle_iq(session, element)
-    if namespace == "jabber:iq:privacy":
-        return await privacy.handle(session, element)
-    if namespace == last_activity.NS:
-        return await last_activity.handle(session, element)
-    if namespace == mam.NS:
-        return await mam.handle(session, element)
-    if namespace in (ns.MOBILE, ns.STATUS_STREAMING):
-        return iq_result(element)
-    if namespace == ns.DISCO_ITEMS and to is not None and session.addressing.is_muc(to):
-        return await muc.disco_items(session, element, to)
-    if namespace == ns.DISCO_ITEMS and kind == "get":
-        if to is not None and to.local:
-            return disco.items(element)  # the user's own account
-        return disco.items(element, session.addressing.muc_domain)
-    if namespace == ns.DISCO_INFO and kind == "get":
-        if to is not None and session.addressing.is_muc(to):
-            return disco.muc_service_info(element)
-        if to is not None and to.local:
-            return disco.account_info(element)
-        return disco.server_info(element)
-    return error_reply(element, "service-unavailable")
+    service = services.BY_NAMESPACE.get(namespace)
+    if service is None:
+        return error_reply(element, "service-unavailable")  # RFC 6120 §8.4
+    return await service.handle(session, element)

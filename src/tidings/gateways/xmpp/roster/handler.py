@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 from tidings.domain import events as ev
+from tidings.gateways.xmpp.iq_service import IqService
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.roster.stanza import CLIENT, GONE, NS, item, read_item, roster_push
 from tidings.gateways.xmpp.stanza import E, child, error_reply, iq_result
@@ -55,6 +56,9 @@ async def handle_iq(session: Session, iq: Element) -> Element:
         groups = [g.text or "" for g in entry.findall(f"{{{NS}}}group")]
         await session.core.contacts.set_item(session.actor, user_id, entry.get("name"), groups)
     return iq_result(iq)
+
+
+SERVICE = IqService(NS, handle_iq, server_features=(NS,))
 
 
 async def handle_presence(session: Session, presence: Element) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
+from tidings.gateways.xmpp.iq_service import IqService
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.stanza import E, error_reply, iq_result
 
@@ -31,3 +32,6 @@ async def handle(session: Session, iq: Element) -> Element:
     if not presence.online and presence.last_activity_ms:
         seconds = max(0, (session.core.now_ms() - presence.last_activity_ms) // 1000)
     return iq_result(iq, E(NS, "query", {"seconds": str(seconds)}), from_=target.bare)
+
+
+SERVICE = IqService(NS, handle, server_features=(NS,), for_accounts=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
+from tidings.gateways.xmpp.iq_service import IqService
 from tidings.gateways.xmpp.stanza import E, child, error_reply, iq_result
 from tidings.gateways.xmpp.xep_0016.stanza import NS, list_element, read_items
 
@@ -49,6 +50,9 @@ async def handle(session: Session, iq: Element) -> Element:
         else:
             return error_reply(iq, "bad-request", f"unexpected <{local}/>")
     return iq_result(iq)
+
+
+SERVICE = IqService(NS, handle, server_features=(NS,))
 
 
 def _rule(user_id: int, action: str, order: int, mutual: bool):  # type: ignore[no-untyped-def]

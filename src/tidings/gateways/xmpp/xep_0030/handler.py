@@ -11,32 +11,20 @@ that resource (``iq_routing``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 from tidings.gateways.xmpp import namespaces as ns
-from tidings.gateways.xmpp.stanza import E, iq_result
+from tidings.gateways.xmpp.iq_service import IqService
+from tidings.gateways.xmpp.jid import JID, JidError
+from tidings.gateways.xmpp.muc import handler as muc
+from tidings.gateways.xmpp.stanza import E, error_reply, iq_result
+
+if TYPE_CHECKING:
+    from tidings.gateways.xmpp.session import Session
 
 INFO = ns.DISCO_INFO
 ITEMS = ns.DISCO_ITEMS
-
-#: Advertised in disco#info of the server.
-SERVER_FEATURES = (
-    "urn:xmpp:ping",
-    "urn:xmpp:carbons:2",
-    "urn:xmpp:mam:2",
-    "urn:xmpp:sid:0",
-    "urn:xmpp:receipts",
-    "urn:xmpp:chat-markers:0",
-    "http://jabber.org/protocol/chatstates",
-    "jabber:iq:privacy",
-    "jabber:iq:last",
-    "jabber:iq:roster",
-    INFO,
-    ITEMS,
-)
-
-#: What an account's bare JID offers (XEP-0313 §7: its archive is queried there).
-ACCOUNT_FEATURES = (INFO, ITEMS, "urn:xmpp:mam:2", "urn:xmpp:ping")
 
 
 def _info(iq: Element, identity: dict[str, str], features: tuple[str, ...]) -> Element:
@@ -53,8 +41,8 @@ def _info(iq: Element, identity: dict[str, str], features: tuple[str, ...]) -> E
     )
 
 
-def server_info(iq: Element) -> Element:
-    return _info(iq, {"category": "server", "type": "im", "name": "tidings"}, SERVER_FEATURES)
+def server_info(iq: Element, features: tuple[str, ...]) -> Element:
+    return _info(iq, {"category": "server", "type": "im", "name": "tidings"}, features)
 
 
 def muc_service_info(iq: Element) -> Element:
@@ -62,11 +50,51 @@ def muc_service_info(iq: Element) -> Element:
     return _info(iq, {"category": "conference", "type": "text"}, features)
 
 
-def account_info(iq: Element) -> Element:
+def account_info(iq: Element, features: tuple[str, ...]) -> Element:
     """§3.1 on a bare JID: the account, not the server (RFC 6120 §10.5.4)."""
-    return _info(iq, {"category": "account", "type": "registered"}, ACCOUNT_FEATURES)
+    return _info(iq, {"category": "account", "type": "registered"}, features)
 
 
 def items(iq: Element, *jids: str) -> Element:
     """§4.1: the items of an entity (none for an account)."""
     return iq_result(iq, E(ITEMS, "query", {}, *(E(ITEMS, "item", {"jid": j}) for j in jids)))
+
+
+def services(
+    server_features: tuple[str, ...], account_features: tuple[str, ...]
+) -> tuple[IqService, IqService]:
+    """disco#info and disco#items, advertising what the other services declared."""
+
+    def target(session: Session, iq: Element) -> tuple[JID | None, bool]:
+        try:
+            to = JID.parse(iq.get("to", "")) if iq.get("to") else None
+        except JidError:
+            to = None
+        return to, to is not None and session.addressing.is_muc(to)
+
+    async def info(session: Session, iq: Element) -> Element:
+        if iq.get("type") != "get":
+            return error_reply(iq, "service-unavailable")  # nothing to set
+        to, muc_service = target(session, iq)
+        if muc_service:
+            return muc_service_info(iq)
+        if to is not None and to.local:
+            return account_info(iq, account_features)
+        return server_info(iq, server_features)
+
+    async def items_of(session: Session, iq: Element) -> Element:
+        if iq.get("type") != "get":
+            return error_reply(iq, "service-unavailable")
+        to, muc_service = target(session, iq)
+        if to is not None and muc_service:
+            return await muc.disco_items(session, iq, to)
+        if to is not None and to.local:
+            return items(iq)  # an account has no items of its own
+        return items(iq, session.addressing.muc_domain)
+
+    return (
+        IqService(INFO, info, server_features=(INFO,), account_features=(INFO,), for_accounts=True),
+        IqService(
+            ITEMS, items_of, server_features=(ITEMS,), account_features=(ITEMS,), for_accounts=True
+        ),
+    )

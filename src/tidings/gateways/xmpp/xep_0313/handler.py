@@ -21,6 +21,7 @@ from xml.etree.ElementTree import Element
 
 from tidings.gateways.xmpp import mapping
 from tidings.gateways.xmpp import namespaces as ns
+from tidings.gateways.xmpp.iq_service import IqService
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.muc.handler import room_dialog
 from tidings.gateways.xmpp.stanza import E, error_reply, iq_result, split
@@ -65,6 +66,10 @@ async def handle(session: Session, iq: Element) -> Element:
     except QueryError as exc:
         return error_reply(iq, exc.condition, exc.text)
     return error_reply(iq, "feature-not-implemented", f"no <{local}/> in {NS}")
+
+
+#: XEP-0313 §7: the archive is queried at the account's bare JID, so both advertise it.
+SERVICE = IqService(NS, handle, server_features=(NS,), account_features=(NS,))
 
 
 async def _archive(session: Session, iq: Element, with_: str | None) -> Archive:

@@ -1,0 +1,57 @@
+"""Every namespace the server answers, one entry per XEP folder.
+
+To serve a new namespace, give its folder a ``handler.SERVICE`` (an
+:class:`~tidings.gateways.xmpp.iq_service.IqService`) and add it to ``_FOLDERS``:
+``dispatch`` routes to it and XEP-0030 advertises its features. Messages carry
+features of their own (receipts, markers, chat states, stanza ids) that no iq
+serves: they are listed in ``MESSAGE_FEATURES``.
+"""
+
+from __future__ import annotations
+
+from tidings.gateways.xmpp.ext_connectycube import handler as connectycube
+from tidings.gateways.xmpp.iq_service import IqService
+from tidings.gateways.xmpp.roster import handler as roster
+from tidings.gateways.xmpp.xep_0012 import handler as last_activity
+from tidings.gateways.xmpp.xep_0016 import handler as privacy
+from tidings.gateways.xmpp.xep_0030 import handler as disco
+from tidings.gateways.xmpp.xep_0199 import handler as ping
+from tidings.gateways.xmpp.xep_0280 import handler as carbons
+from tidings.gateways.xmpp.xep_0313 import handler as mam
+
+#: Handled on ``<message>``: XEP-0359 stanza ids, XEP-0184 receipts, XEP-0333
+#: markers, XEP-0085 chat states.
+MESSAGE_FEATURES = (
+    "urn:xmpp:sid:0",
+    "urn:xmpp:receipts",
+    "urn:xmpp:chat-markers:0",
+    "http://jabber.org/protocol/chatstates",
+)
+
+_FOLDERS: tuple[IqService, ...] = (
+    ping.SERVICE,
+    carbons.SERVICE,
+    roster.SERVICE,
+    privacy.SERVICE,
+    last_activity.SERVICE,
+    mam.SERVICE,
+    connectycube.MOBILE,
+    connectycube.STATUS_STREAMING,
+)
+
+
+def _features(kind: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for service in _FOLDERS:
+        seen.update(dict.fromkeys(getattr(service, kind)))
+    return tuple(seen)
+
+
+_DISCO = (disco.INFO, disco.ITEMS)
+SERVER_FEATURES = (*MESSAGE_FEATURES, *_features("server_features"), *_DISCO)
+ACCOUNT_FEATURES = (*_DISCO, *_features("account_features"))
+
+#: The services by namespace, XEP-0030's included (it advertises all the others).
+BY_NAMESPACE: dict[str, IqService] = {
+    s.namespace: s for s in (*_FOLDERS, *disco.services(SERVER_FEATURES, ACCOUNT_FEATURES))
+}
