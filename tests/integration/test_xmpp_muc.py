@@ -139,22 +139,26 @@ async def test_second_occupant_presences_both_ways(server) -> None:
 async def test_room_messages_reach_occupants_with_the_authors_id(server) -> None:
     """§7.4: a message goes to the occupants, and back to its author under the id the
     author gave it; a standard client that left the room (§7.14) hears no more of it,
-    while a session that never joined keeps the ConnectyCube behaviour."""
+    nor does one that asked for its roster (a standard client, RFC 6121 §2.2) and
+    never joined, while a session that did neither keeps the ConnectyCube behaviour."""
     app, alice, _ = await server.new_user()
     _, bob, _ = await server.new_user(app)
     _, carol, _ = await server.new_user(app)
     _, dave, _ = await server.new_user(app)
+    _, erin, _ = await server.new_user(app)
     room = "talk@muc.localhost"
     async with Listener(server.core) as xmpp:
         a = await connect(Watcher(jid(alice), "correct horse"), xmpp.port)
         b = await connect(Watcher(jid(bob), "correct horse"), xmpp.port)
         c = await connect(Watcher(jid(carol), "correct horse"), xmpp.port)
         d = await connect(Watcher(jid(dave), "correct horse"), xmpp.port)
+        e = await connect(Watcher(jid(erin), "correct horse"), xmpp.port)
         try:
+            await e.get_roster(timeout=10)
             muc = a.plugin["xep_0045"]
             await asyncio.wait_for(muc.join_muc_wait(room, "alice"), 10)
             await muc.send_affiliation_list(
-                room, [(jid(u), "member") for u in (bob, carol, dave)], timeout=10
+                room, [(jid(u), "member") for u in (bob, carol, dave, erin)], timeout=10
             )
             await asyncio.wait_for(b.plugin["xep_0045"].join_muc_wait(room, "bob"), 10)
             await asyncio.wait_for(c.plugin["xep_0045"].join_muc_wait(room, "carol"), 10)
@@ -171,11 +175,13 @@ async def test_room_messages_reach_occupants_with_the_authors_id(server) -> None
             unjoined = await asyncio.wait_for(d.groupchat.get(), 10)
             assert unjoined["body"] == "hello room"  # connectycube-wire §10.4
             await fence(c)
+            await fence(e)
             await fence(a)
             print(f"carol (left the room) got {c.groupchat.qsize()} room messages")
-            assert c.groupchat.empty()
+            print(f"erin (roster, never joined) got {e.groupchat.qsize()} room messages")
+            assert c.groupchat.empty() and e.groupchat.empty()
         finally:
-            await close(a, b, c, d)
+            await close(a, b, c, d, e)
 
 
 async def test_leave_kick_and_rights(server) -> None:

@@ -5,12 +5,13 @@ members are who may join; occupants are the sessions that did (§7.2). The table
 lives in memory per node; a session that ends leaves every room (§7.14).
 
 Delivery: the ConnectyCube SDK hears every group message of its dialogs without
-joining (connectycube-wire §10.4), and so does any session by default (nothing
-in a stream tells the SDK from other clients before it joins a room: it sends no
-entity capabilities, but neither do all others, and slixmpp sends them). A session
-that joined a room the standard way (``<x xmlns=".../muc"/>``, an id not ending in
-``:join``) is a standard MUC client: from then on it hears a room only while it is
-an occupant.
+joining (connectycube-wire §10.4). A standard client hears a room only while it is
+an occupant (XEP-0045 §7.2). Nothing in a stream names the SDK (it sends no entity
+capabilities, but neither do all others), so what a session does tells them apart:
+a session is a standard client once it asks for its roster (RFC 6121 §2.2: what
+standard clients do at login, and the SDK never does) or joins a room the standard
+way (``<x xmlns=".../muc"/>``, an id not ending in ``:join``). Until then it hears
+every group message of its dialogs, as the SDK expects.
 """
 
 from __future__ import annotations
@@ -104,10 +105,15 @@ def table(session: Session) -> Occupants:
     return found
 
 
+def standard_client(session: Session) -> bool:
+    """Whether the session behaves as a standard MUC client (see the module doc)."""
+    return session.roster_requested or session in table(session).standard
+
+
 def hears(session: Session, event: Any) -> bool:
     """Whether a bus event about a dialog goes to this session (see the module doc)."""
     occupants = table(session)
-    if session not in occupants.standard:
+    if not standard_client(session):
         return True
     dialog_id = getattr(event, "dialog_id", None)
     if dialog_id is None or session.dialog_types.get(dialog_id, "private") == "private":
@@ -133,5 +139,4 @@ def occupant_jid(session: Session, dialog_id: str, user_id: int) -> JID:
 
 def reflected_to(session: Session, dialog_id: str) -> bool:
     """Whether the author's own resource gets the room's reflection of a message (§7.4)."""
-    occupants = table(session)
-    return session not in occupants.standard or occupants.of(session, dialog_id) is not None
+    return not standard_client(session) or table(session).of(session, dialog_id) is not None
