@@ -239,3 +239,22 @@ async def test_a_dead_push_puts_the_callback_back_in_the_queue(server: TestServe
         assert await d.state(silent) == ("ROUTING", "")
         assert (await d.queue())[silent]["push_error"] == "the phone gave no push token"
         print(f"pushes: 1 sent, 1 dead; callbacks back in the queue: {dead['state'] == 'QUEUED'}")
+
+
+async def test_deleting_a_service_ends_its_running_chat(server: TestServer) -> None:
+    """§2.2/§3.2 DELETE while the chat runs: COMPLETED/CANCELLED, and the chat ends with
+    it (the phone's next refresh says ``chatEnded``, the agent's ticket says the
+    customer ended it), instead of a chat that runs on for a deleted service."""
+    async with desk(server, {"gms": gms()}) as d:
+        sid = await d.start(_media_type="chat")
+        opened = await d.phone.post(f"/genesys/1/service/{sid}/ixn/chat", data={})
+        assert opened.status_code == 200 and opened.json()["chatIxnState"] == "TRANSCRIPT"
+        assert await d.state(sid) == ("PROCESSING", "")
+        assert (await d.phone.delete(f"/genesys/1/service/{sid}")).status_code == 200
+        assert await d.state(sid) == ("COMPLETED", "CANCELLED")
+        refreshed = await d.phone.post(f"/genesys/1/service/{sid}/ixn/chat/refresh", data={})
+        print(f"refresh after DELETE: {refreshed.status_code} {refreshed.text[:300]}")
+        assert refreshed.json()["chatIxnState"] != "TRANSCRIPT", refreshed.text
+        left = [e for e in refreshed.json()["transcriptToShow"] if e[0] == "Notice.Left"]
+        assert left, "the transcript says the customer left"
+        assert not await d.queue()

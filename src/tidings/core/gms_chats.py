@@ -226,6 +226,15 @@ class GmsChatService:
         await self.core.callbacks.chat_ended(service_id, answered=answered)
         await self._mark_ended(chat, "customer")
 
+    async def service_deleted(self, app: App, service_id: str) -> None:
+        """The service (or its callback) was deleted (gms §2.2, §3.2) while its chat may
+        still run: the chat ends as if the phone had left, so the agent sees it end and
+        the phone's next refresh says ``chatEnded``."""
+        async with self.core.db.read() as conn:
+            row = await store.get_chat(conn, service_id)
+        if row is not None and row.app_id == app.id:
+            await self.client_disconnect(app, service_id)
+
     async def _mark_ended(self, chat: Chat, by: str) -> None:
         async with self.core.db.transaction() as conn:
             row = await tickets_store.get_ticket(conn, chat.app_id, chat.ticket_id, lock=True)

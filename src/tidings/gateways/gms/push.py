@@ -32,4 +32,3 @@ def ready_push(callback: Callback, kind: str) -> dict[str, Any]:
             "priority": 10,
         }
     return {"message": {"data": {"message": message}}}
-
