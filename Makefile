@@ -6,6 +6,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Set to 1 once a browser test exists (the agent console).
 NEEDS_CHROMIUM ?= 1
+# Test processes (pytest-xdist). Most tests wait on sockets and subprocesses, so two
+# workers finish in about half the time even on two cores; `make test TEST_WORKERS=0`
+# runs everything in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: venv install install-test test-deps migrate run test lint clean bench bench-quick bench-deps
 
@@ -33,7 +37,7 @@ test-deps:
 test: install-test test-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=25
 
 # Benchmarks against Prosody and ejabberd (bench/README.md); apt-get needs root.
 bench-deps: venv

@@ -112,7 +112,7 @@ def postgres_url() -> Iterator[str]:
 async def start_server(settings: Settings, backend: str) -> tuple[TestServer, Any]:
     app = build_app(settings)
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", settings.port))  # 0 unless a test needs to know it first
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", ws_max_size=1 << 20

@@ -1,6 +1,6 @@
 """The operator CLI. Its forms are a contract that scripts and docs rely on:
 
-    tidings serve [--host H] [--port P] [--xmpp-port P] [--data-dir DIR]
+    tidings serve [--host H] [--port P] [--xmpp-port P] [--xmpp-tls-port P] [--data-dir DIR]
     tidings migrate [--data-dir DIR]
     tidings app create NAME [--json]
     tidings --version
@@ -60,7 +60,7 @@ async def _with_core(settings: Settings, action: Callable[[Any], Awaitable[Any]]
     db = Database(
         settings.effective_database_url, pool_size=2, sqlite_driver=settings.sqlite_driver
     )
-    bus = create_bus(settings.bus_url)
+    bus = create_bus(settings.bus_url, channel=f"{settings.redis_namespace}:events")
     try:
         await migrate(db)
         await bus.start()
@@ -153,7 +153,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tidings.server import serve
 
     settings = Settings.from_env(
-        data_dir=args.data_dir, host=args.host, port=args.port, xmpp_port=args.xmpp_port
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        xmpp_port=args.xmpp_port,
+        xmpp_tls_port=args.xmpp_tls_port,
     )
     busy = busy_port(settings)
     if busy:
@@ -174,6 +178,7 @@ def busy_port(settings: Settings) -> str | None:
     ports = (
         ("HTTP", settings.port, "--port, TIDINGS_PORT or `make run PORT=...`"),
         ("XMPP", settings.xmpp_port, "--xmpp-port, TIDINGS_XMPP_PORT or `make run XMPP_PORT=...`"),
+        ("XMPP direct TLS", settings.xmpp_tls_port, "--xmpp-tls-port or TIDINGS_XMPP_TLS_PORT"),
     )
     for what, port, how in ports:
         if port == 0:
@@ -400,8 +405,6 @@ def _user_action(args: argparse.Namespace, what: str, role: str | None = None) -
     """``delete``, ``deactivate`` or ``set-password`` of one user (of ``role``, if given)."""
     from tidings.domain.errors import InvalidInput, NotFound
     from tidings.domain.models import Actor
-    from tidings.store import apps as apps_store
-    from tidings.store.tables import sessions
 
     async def action(core: Any) -> Any:
         actor = Actor(args.app_id, 0, "admin")
@@ -416,13 +419,7 @@ def _user_action(args: argparse.Namespace, what: str, role: str | None = None) -
             return {**_user_json(user), "password_set": True}
         if what != "deactivate":
             raise InvalidInput(f"unknown action {what}")
-        # No password matches an empty hash, and signed-in sessions end now;
-        # `set-password` makes the account usable again.
-        async with core.db.transaction() as conn:
-            await apps_store.update_user(
-                conn, args.user_id, password_hash=None, updated_ms=core.now_ms()
-            )
-            await conn.execute(sessions.delete().where(sessions.c.user_id == args.user_id))
+        await core.users.deactivate_user(actor, args.user_id)  # `set-password` undoes it
         return {**_user_json(user), "deactivated": True}
 
     _print(asyncio.run(_with_core(_settings(args), action)), args.json)
@@ -530,6 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8080; 0 = any free)")
     serve.add_argument("--xmpp-port", type=int, help="XMPP port (default 5222; 0 disables)")
+    serve.add_argument(
+        "--xmpp-tls-port", type=int, help="XMPP direct TLS port (XEP-0368; default 0: off)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", parents=[common], help="upgrade the database schema").set_defaults(

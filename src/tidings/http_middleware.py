@@ -1,5 +1,5 @@
 """ASGI middleware shared by every HTTP gateway: body limits, input hygiene, metrics
-and the access log.
+and the access log, and CORS for the paths browsers on other origins call.
 
 Also :class:`JsonBodyRoute`, the FastAPI route class through which routes that
 declare a JSON body model read it with :mod:`tidings.jsonbody`'s limits.
@@ -30,6 +30,7 @@ UNLIMITED_BODY_PATHS = (
     "/connectycube/blobs/upload",
     "/servicedeskapi/v1/uploadfile",
     "/console/upload",
+    "/http-upload/",
 )
 
 
@@ -52,6 +53,72 @@ class StorableInputMiddleware:
                     await send({"type": "websocket.close", "code": 1008})
                 return
         await self.app(scope, receive, send)
+
+
+#: Paths a browser on another origin may call: the service-desk API (which the web
+#: chat widget shares with the mobile SDKs) and the widget script itself.
+CORS_PATHS = ("/servicedeskapi/v1/", "/widget.js")
+CORS_METHODS = ("GET", "POST", "HEAD")
+CORS_REQUEST_HEADERS = frozenset({"content-type"})
+
+
+class CorsMiddleware:
+    """``Access-Control-Allow-Origin: *`` on :data:`CORS_PATHS`, and their preflights
+    (Fetch standard, "CORS protocol"). Every other path is left as it is.
+
+    Callers of these paths carry their credentials in the body or query string, as
+    the SDKs do, never in cookies: so any origin may call them, and no
+    ``Allow-Credentials`` is sent (a browser then never attaches cookies). Inside
+    :class:`~tidings.gateways.servicedesk.DeskPathMiddleware`, so paths are canonical.
+    """
+
+    def __init__(self, app: Any, *, max_age: int = 600) -> None:
+        self.app = app
+        self.max_age = str(max_age)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(CORS_PATHS):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        wanted = headers.get(b"access-control-request-method")
+        if scope["method"] == "OPTIONS" and b"origin" in headers and wanted is not None:
+            await self._preflight(send, wanted, headers.get(b"access-control-request-headers"))
+            return
+
+        async def with_cors(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (b"access-control-allow-origin", b"*"),
+                        (b"access-control-expose-headers", b"Retry-After"),
+                    ],
+                }
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+    async def _preflight(self, send: Any, method: bytes, requested: bytes | None) -> None:
+        """204 naming what may be sent; a method or header we never accept is a 400
+        the browser reports as a CORS failure (no CORS headers on it)."""
+        names = {h.strip().lower() for h in (requested or b"").decode("latin-1").split(",")}
+        unknown = sorted(names - CORS_REQUEST_HEADERS - {""})
+        if method.decode("latin-1") not in CORS_METHODS or unknown:
+            what = ", ".join(unknown) or method.decode("latin-1")
+            await _error(send, 400, "cors_refused", f"not allowed across origins: {what}")
+            return
+        response = Response(
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": ", ".join(CORS_METHODS),
+                "Access-Control-Allow-Headers": "Content-Type",
+                "Access-Control-Max-Age": self.max_age,
+            },
+        )
+        await response({"type": "http"}, _no_receive, send)
 
 
 class BodyLimitMiddleware:

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tidings import __version__
+from tidings.admin import AdminMount
 from tidings.bus import create_bus
 from tidings.console import ConsoleMount
 from tidings.core.hub import Core
@@ -36,12 +37,18 @@ from tidings.gateways.realtime import RealtimeMount
 from tidings.gateways.rest import RestMount, install_error_handlers
 from tidings.gateways.servicedesk import DeskPathMiddleware, ServiceDeskMount
 from tidings.gateways.xmpp import XmppMount
-from tidings.http_middleware import BodyLimitMiddleware, MetricsMiddleware, StorableInputMiddleware
+from tidings.http_middleware import (
+    BodyLimitMiddleware,
+    CorsMiddleware,
+    MetricsMiddleware,
+    StorableInputMiddleware,
+)
 from tidings.http_timeouts import timed_http_protocol
 from tidings.observability import configure_logging, render_metrics
 from tidings.settings import Settings
 from tidings.store.database import Database
 from tidings.store.migrate import migrate
+from tidings.widget import WidgetMount
 
 log = logging.getLogger("tidings.server")
 
@@ -58,6 +65,8 @@ def build_gateways(settings: Settings, core_of: CoreOf) -> list[Gateway]:
         RestMount(),
         ServiceDeskMount(),
         ConsoleMount(),
+        AdminMount(),
+        WidgetMount(),  # GET /widget.js (docs/widget.md)
         ConnectyCubeMount(core_of),
         bayeux,
         GmsMount(core_of, lambda: bayeux.gateway),
@@ -100,6 +109,7 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
                 await migrate(db)
             bus = create_bus(
                 settings.bus_url,
+                channel=f"{settings.redis_namespace}:events",
                 client_name=f"tidings-{settings.node_id}",
                 backlog=settings.bus_backlog,
             )
@@ -169,6 +179,7 @@ def build_app(settings: Settings, *, run_migrations: bool = True) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(StorableInputMiddleware)
     app.add_middleware(MetricsMiddleware, access_log=settings.access_log)
+    app.add_middleware(CorsMiddleware)  # service-desk API and widget only
     app.add_middleware(DeskPathMiddleware)  # outermost: SDK paths are case-insensitive
     return app
 

@@ -91,6 +91,13 @@ class Settings(BaseSettings):
         description="Event bus: `memory://` (one process) or `redis://host:6379/0` "
         "(several nodes).",
     )
+    redis_namespace: str = Field(
+        "tidings",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Names what this cluster keeps in Redis: the bus channel "
+        "(`<namespace>:events`) and the rate limiter's keys (`<namespace>:rl:…`). Nodes of "
+        "one cluster share it; two clusters on one Redis need different ones.",
+    )
     bus_backlog: int = Field(
         10000,
         ge=1,
@@ -112,6 +119,13 @@ class Settings(BaseSettings):
         description="HTTP port (REST, WebSocket, console). 0 picks a free one.",
     )
     xmpp_port: int = Field(5222, ge=0, le=65535, description="XMPP c2s port; 0 disables it.")
+    xmpp_tls_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="XMPP c2s port where TLS starts at once (XEP-0368 direct TLS, ALPN "
+        "`xmpp-client`; 5223 is usual); 0 disables it.",
+    )
     xmpp_domain: str = Field(
         "localhost", min_length=1, description="XMPP domain used in every JID."
     )
@@ -121,6 +135,24 @@ class Settings(BaseSettings):
         "generated in the data folder (development only).",
     )
     xmpp_key: str = Field("", description="PEM private key of `TIDINGS_XMPP_CERT`.")
+    xmpp_scram_iterations: int = Field(
+        4096,
+        ge=4096,
+        le=600000,
+        description="PBKDF2 iterations of the SCRAM-SHA-1/-256 keys stored when a password is "
+        "set (RFC 5802, RFC 7677: at least 4096). More slows offline guessing from a copy of "
+        "the database, and every SCRAM client's login by as much; existing keys keep their "
+        "count until the next PLAIN login or password change.",
+    )
+    xmpp_push_jid: str = Field(
+        "",
+        max_length=1023,
+        description="JID of the server's own XEP-0357 push component: an XMPP client that "
+        "enables push to it with its APNs or FCM token (publish-options `platform`, `token`) "
+        "gets the pushes the other gateways send, through the same device registry and "
+        "outbox. Empty: `push.<TIDINGS_XMPP_DOMAIN>`. Other app servers are refused "
+        "(there is no server-to-server XMPP).",
+    )
     xmpp_ack_delay_ms: int = Field(
         0,
         ge=0,
@@ -140,7 +172,60 @@ class Settings(BaseSettings):
         description="Largest JSON request body, in bytes (uploads have their own limit).",
     )
     max_upload_bytes: int = Field(52428800, ge=1, description="Largest uploaded file, in bytes.")
+    upload_slot_max_bytes: int = Field(
+        10485760,
+        ge=1,
+        description="Largest file a client may ask an upload slot for (XEP-0363 HTTP File "
+        "Upload), in bytes; advertised to clients as `max-file-size`.",
+    )
+    upload_quota_bytes: int = Field(
+        1073741824,
+        ge=0,
+        description="Bytes of stored files a user may own before upload slots are refused "
+        "(every file they own counts, whichever API stored it). 0: no quota.",
+    )
+    upload_slot_seconds: int = Field(
+        300,
+        ge=10,
+        le=86400,
+        description="Seconds an upload slot's PUT URL stays valid after it is handed out.",
+    )
+    upload_base_url: str = Field(
+        "",
+        description="Public base URL of the HTTP port that upload slots point to, e.g. "
+        "`https://chat.example.com` behind a reverse proxy. Empty: "
+        "`http://<TIDINGS_XMPP_DOMAIN>:<TIDINGS_PORT>`.",
+    )
+    avatar_max_bytes: int = Field(
+        131072,
+        ge=1,
+        le=16777216,
+        description="Largest avatar image, in bytes (an XMPP vCard PHOTO, XEP-0054/XEP-0153). "
+        "Base64 inflates it by a third inside a stanza, which the XMPP stream caps at 256 KiB.",
+    )
     max_contacts: int = Field(300, ge=0, description="Most contacts (roster entries) per user.")
+    pep_max_payload_bytes: int = Field(
+        131072,
+        ge=1024,
+        le=200_000,
+        description="Largest item payload a user may publish to a personal eventing node "
+        "(XEP-0163: avatars, nick, bookmarks, OMEMO keys), in bytes of XML; more gets "
+        "`not-acceptable` with `payload-too-big`. Below the 256 KiB stanza limit.",
+    )
+    pep_max_items: int = Field(
+        256,
+        ge=1,
+        le=10000,
+        description="Most items one personal eventing node keeps (also the ceiling of a "
+        "node's `pubsub#max_items`); the oldest go first.",
+    )
+    pep_max_nodes: int = Field(
+        64,
+        ge=1,
+        le=10000,
+        description="Most personal eventing nodes per user; publishing to one more gets "
+        "`not-allowed` with `max-nodes-exceeded`.",
+    )
     login_rate: int = Field(
         10,
         ge=1,
@@ -335,6 +420,12 @@ class Settings(BaseSettings):
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some values changed, checked like the original."""
         return self._checked({**self.model_dump(), **changes})
+
+    @property
+    def scram_iterations(self) -> int:
+        """`TIDINGS_XMPP_SCRAM_ITERATIONS` under the name the core uses (SCRAM is a SASL
+        mechanism; the core names no gateway)."""
+        return self.xmpp_scram_iterations
 
     @property
     def effective_database_url(self) -> str:

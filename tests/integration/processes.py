@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,21 @@ TIDINGS = [sys.executable, "-m", "tidings.cli"]
 LISTENING = re.compile(rb"tidings listening on (http://\S+)")
 
 
+#: Processes of this test run share a Redis namespace that no other run uses, so
+#: parallel runs (and pytest-xdist workers) on one Redis never see each other's events.
+RUN_REDIS_NAMESPACE = f"tidings-test-{secrets.token_hex(4)}"
+
+
 def cli_env(data_dir: Path, **variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
-    env.update({"TIDINGS_DATA_DIR": str(data_dir), "TIDINGS_LOG_FORMAT": "text", **variables})
+    env.update(
+        {
+            "TIDINGS_DATA_DIR": str(data_dir),
+            "TIDINGS_LOG_FORMAT": "text",
+            "TIDINGS_REDIS_NAMESPACE": RUN_REDIS_NAMESPACE,
+            **variables,
+        }
+    )
     return env
 
 

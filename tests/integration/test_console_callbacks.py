@@ -11,19 +11,16 @@ disconnects and the ticket says the customer ended the chat; the queue is empty.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import secrets
 from typing import Any
 
-from tests.integration.test_servicedesk_console import CHROMIUM, HARNESS, ROOT, require_browser
+from tests.integration.browser import HARNESS, ROOT, run_flow
 
 
 async def test_agent_works_the_callback_queue_and_a_gms_chat_in_the_browser(
     server: Any,
 ) -> None:
-    node = require_browser()
     app = await server.new_app("Acme Bank")
     app = await server.core.apps.update_app(
         app.id, config={"gms": {"callback_services": ["callback-for-mobile"]}}
@@ -36,33 +33,18 @@ async def test_agent_works_the_callback_queue_and_a_gms_chat_in_the_browser(
     # Refresh docs/screenshots only when asked (TIDINGS_SCREENSHOTS=1).
     wanted = os.environ.get("TIDINGS_SCREENSHOTS") == "1" and server.backend == "sqlite"
     shots = ROOT / "docs" / "screenshots" if wanted else None
-    env = {
-        **os.environ,
-        "BASE_URL": server.base_url,
-        "AGENT_EMAIL": email,
-        "AGENT_PASSWORD": password,
-        "API_KEY": app.auth_key,
-        "CHROMIUM": CHROMIUM,
-        "SCREENSHOT_DIR": str(shots) if shots else "",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        node,
-        str(HARNESS / "callbacks_flow.mjs"),
-        env=env,
-        cwd=HARNESS,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    result = await run_flow(
+        HARNESS / "callbacks_flow.mjs",
+        {
+            "BASE_URL": server.base_url,
+            "AGENT_EMAIL": email,
+            "AGENT_PASSWORD": password,
+            "API_KEY": app.auth_key,
+            "SCREENSHOT_DIR": str(shots) if shots else "",
+        },
+        limit=150,
     )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), 150)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert out, err.decode()
-    result = json.loads(out.decode().strip().splitlines()[-1])
-    assert result["ok"], result.get("error")
-    steps = {s["name"]: s for s in result["steps"]}
+    steps = result["steps"]
 
     queued = steps["queued_live"]
     assert queued["empty_at_first"] is True and queued["no_reload"] is True

@@ -56,6 +56,8 @@ def test_every_gateway_implements_the_protocol(tmp_path: Path) -> None:
         "gms",
         "bayeux",
         "console",
+        "admin",
+        "widget",
     }
 
 

@@ -379,3 +379,42 @@ async def test_close_publishes_what_is_still_queued(
     await short_lived.close()
     await at_b.wait_for(20)
     assert at_b.user_ids == list(range(20))
+
+
+async def test_two_clusters_on_one_redis_do_not_hear_each_other(
+    redis_url: str, tmp_path: Any
+) -> None:
+    """``TIDINGS_REDIS_NAMESPACE`` names the bus channel and the limiter's keys: a node
+    of cluster "a" hears its own events and none of cluster "b"'s on the same Redis."""
+    from tests.conftest import start_server
+    from tidings.settings import Settings
+
+    suffix = uuid.uuid4().hex[:8]
+    servers = []
+    for name in ("a", "b"):
+        settings = Settings(
+            data_dir=tmp_path / name,
+            bus_url=redis_url,
+            redis_namespace=f"{name}-{suffix}",
+            port=0,
+            xmpp_port=0,
+        )
+        servers.append(await start_server(settings, "sqlite"))
+    (a, stop_a), (b, stop_b) = servers
+    try:
+        assert a.core.bus.channel == f"a-{suffix}:events"
+        assert a.core.auth.limiter.prefix == f"a-{suffix}:rl:"
+        heard_a, heard_b = Collector(), Collector()
+        a.core.bus.subscribe(heard_a)
+        b.core.bus.subscribe(heard_b)
+        await a.core.bus.publish(typing_event(1))
+        await b.core.bus.publish(typing_event(2))
+        await heard_a.wait_for(1)
+        await heard_b.wait_for(1)
+        await a.core.bus.publish(typing_event(3))  # a fence: after 1, before nothing of b's
+        await heard_a.wait_for(2)
+        print(f"cluster a heard {heard_a.user_ids}, cluster b heard {heard_b.user_ids}")
+        assert heard_a.user_ids == [1, 3] and heard_b.user_ids == [2]
+    finally:
+        await stop_a()
+        await stop_b()

@@ -13,37 +13,11 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
-from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.integration.browser import HARNESS, ROOT, run_flow
 from tests.integration.local_http import LocalHttpServer, Request
 from tests.integration.servicedesk_sdk import DeskDevice
-
-ROOT = Path(__file__).resolve().parents[2]
-HARNESS = ROOT / "tests" / "js" / "console"
-CHROMIUM = os.environ.get("TIDINGS_CHROMIUM", "/usr/bin/chromium")
-
-
-def require_browser() -> str:
-    """Node, the pinned npm packages and Chromium; skip on a laptop, fail under CI."""
-    node = shutil.which("node")
-    missing = []
-    if node is None:
-        missing.append("node")
-    if not (HARNESS / "node_modules" / "playwright-core").is_dir():
-        missing.append("tests/js/console/node_modules (run scripts/install-test-deps.sh)")
-    if not Path(CHROMIUM).exists():
-        missing.append(f"chromium at {CHROMIUM} (apt-get install chromium)")
-    if missing:
-        message = "browser test needs " + ", ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    assert node is not None
-    return node
 
 
 async def ok(_request: Request) -> tuple[int, bytes]:
@@ -51,7 +25,6 @@ async def ok(_request: Request) -> tuple[int, bytes]:
 
 
 async def test_agent_answers_a_new_ticket_in_the_browser(server: Any) -> None:
-    node = require_browser()
     async with LocalHttpServer(ok) as receiver:
         app = await server.new_app("Acme Support")
         app = await server.core.apps.update_app(
@@ -67,34 +40,19 @@ async def test_agent_answers_a_new_ticket_in_the_browser(server: Any) -> None:
         # a test run must not change tracked files.
         wanted = os.environ.get("TIDINGS_SCREENSHOTS") == "1" and server.backend == "sqlite"
         shots = ROOT / "docs" / "screenshots" if wanted else None
-        env = {
-            **os.environ,
-            "BASE_URL": server.base_url,
-            "AGENT_EMAIL": email,
-            "AGENT_PASSWORD": password,
-            "DESK_APP_ID": app.desk_app_id,
-            "DEVICE_ID": phone.instance_id,
-            "CHROMIUM": CHROMIUM,
-            "SCREENSHOT_DIR": str(shots) if shots else "",
-        }
-        proc = await asyncio.create_subprocess_exec(
-            node,
-            str(HARNESS / "agent_flow.mjs"),
-            env=env,
-            cwd=HARNESS,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        result = await run_flow(
+            HARNESS / "agent_flow.mjs",
+            {
+                "BASE_URL": server.base_url,
+                "AGENT_EMAIL": email,
+                "AGENT_PASSWORD": password,
+                "DESK_APP_ID": app.desk_app_id,
+                "DEVICE_ID": phone.instance_id,
+                "SCREENSHOT_DIR": str(shots) if shots else "",
+            },
+            limit=120,
         )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), 120)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        assert out, err.decode()
-        result = json.loads(out.decode().strip().splitlines()[-1])
-        assert result["ok"], result.get("error")
-        steps = {s["name"]: s for s in result["steps"]}
+        steps = result["steps"]
         assert steps["ticket_appeared_live"]["no_reload"] is True
         assert steps["ticket_appeared_live"]["badge"] == "1"
         assert "Pro" in steps["ticket_opened"]["details"]  # extra fields shown

@@ -1280,6 +1280,31 @@ async def console_status(w: World, who: str) -> None:
         refused(r, w)
 
 
+@case("POST", "/console/tickets/{ticket_id}/notes", AGENTS)
+async def console_note(w: World, who: str) -> None:
+    for ticket in _tickets(w):
+        r = await w.console[who].post(f"/console/tickets/{ticket}/notes", data={"body": "pwned"})
+        refused(r, w)
+
+
+@case("POST", "/console/tickets/{ticket_id}/labels", AGENTS)
+async def console_labels(w: World, who: str) -> None:
+    for ticket in _tickets(w):
+        r = await w.console[who].post(
+            f"/console/tickets/{ticket}/labels", data={"priority": "low", "tags": "pwned"}
+        )
+        refused(r, w)
+
+
+@case("GET", "/console/search.json", AGENTS)
+async def console_search(w: World, who: str) -> None:
+    for q in (w.secret, str(w.ids["ticket"]), f"#{w.ids['gms_ticket']}"):
+        r = await w.console[who].get("/console/search.json", params={"q": q})
+        nothing_of(r, w, ids=False)
+        found = {t["ticket_id"] for t in r.json()["tickets"]}
+        assert not found & set(_tickets(w)), found
+
+
 @case("POST", "/console/tickets/{ticket_id}/gms/{action}", AGENTS)
 async def console_gms_action(w: World, who: str) -> None:
     for action in ("join", "typing", "leave"):

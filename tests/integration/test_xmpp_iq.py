@@ -11,6 +11,7 @@ import asyncio
 import secrets
 from types import SimpleNamespace
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import pytest
 from slixmpp.exceptions import IqError
@@ -94,8 +95,8 @@ async def test_iq_to_a_missing_full_jid_gets_service_unavailable(server, bob_onl
 async def test_bare_jid_is_answered_for_the_account(server) -> None:
     """RFC 6120 §10.5.4: the server answers for a user's bare JID: XEP-0030 §3.1
     disco#info is the account (``account/registered``), not the server; XEP-0199 ping
-    answered; anything else ``service-unavailable``; a user of another app does not
-    exist here (§10.5.3.2)."""
+    and XEP-0054 vCard answered; anything else ``service-unavailable``; a user of
+    another app does not exist here (§10.5.3.2)."""
     app, alice, _ = await server.new_user()
     _, bob, _ = await server.new_user(app)
     _, stranger, _ = await server.new_user()
@@ -105,22 +106,27 @@ async def test_bare_jid_is_answered_for_the_account(server) -> None:
             info = await a.plugin["xep_0030"].get_info(jid=jid(bob), timeout=10)
             pong = await a.plugin["xep_0199"].send_ping(jid(bob), timeout=10)
             server_info = await a.plugin["xep_0030"].get_info(jid="localhost", timeout=10)
-            vcard = a.make_iq_get(queryxmlns="vcard-temp", ito=jid(bob))
+            unknown = a.make_iq_get(queryxmlns="urn:example:nope", ito=jid(bob))
             with pytest.raises(IqError) as unhandled:
-                await vcard.send(timeout=10)
+                await unknown.send(timeout=10)
+            vcard = a.make_iq_get(ito=jid(bob))
+            vcard.xml.append(Element("{vcard-temp}vCard"))
+            card = await vcard.send(timeout=10)
             with pytest.raises(IqError) as foreign:
                 await a.plugin["xep_0030"].get_info(jid=jid(stranger), timeout=10)
         finally:
             await close(a)
     identities = [(c, t) for c, t, _lang, _name in info["disco_info"]["identities"]]
     print(f"\naccount identities {identities}; features {sorted(info['disco_info']['features'])}")
-    assert identities == [("account", "registered")]
+    assert sorted(identities) == [("account", "registered"), ("pubsub", "pep")]  # XEP-0163 §6
     assert "urn:xmpp:mam:2" in info["disco_info"]["features"]
     assert str(info["from"]) == jid(bob)
     assert pong["type"] == "result"
     server_ids = [(c, t) for c, t, _l, _n in server_info["disco_info"]["identities"]]
-    assert server_ids == [("server", "im")]
+    # XEP-0363 §3: the server is also the upload service (slixmpp looks for store/file).
+    assert sorted(server_ids) == [("server", "im"), ("store", "file")]
     assert condition(unhandled.value.iq) == "service-unavailable"
+    assert card["type"] == "result" and str(card["from"]) == jid(bob)
     assert condition(foreign.value.iq) == "service-unavailable"
 
 
@@ -192,7 +198,10 @@ HOSTILE: list[tuple[str, str, str, set[str]]] = [
     ),
     ("disco-set", f'<query xmlns="{DISCO_INFO}"/>', 'type="set"', {"service-unavailable"}),
     ("unknown-ns", '<thing xmlns="urn:example:nope"/>', 'type="get"', {"service-unavailable"}),
-    ("vcard-self", '<vCard xmlns="vcard-temp"/>', 'type="get"', {"service-unavailable"}),
+    ("vcard-self", '<vCard xmlns="vcard-temp"/>', 'type="get"', {"result"}),
+    ("vcard-query", '<query xmlns="vcard-temp"/>', 'type="get"', {"bad-request"}),
+    ("blocking-list-set", '<blocklist xmlns="urn:xmpp:blocking"/>', 'type="set"', {"bad-request"}),
+    ("blocking-empty", '<block xmlns="urn:xmpp:blocking"/>', 'type="set"', {"bad-request"}),
     ("ping-set", '<ping xmlns="urn:xmpp:ping"/>', 'type="set"', {"service-unavailable"}),
     ("last-server", '<query xmlns="jabber:iq:last"/>', 'type="get"', {"bad-request"}),
     ("carbons-get", '<enable xmlns="urn:xmpp:carbons:2"/>', 'type="get"', {"service-unavailable"}),
@@ -201,6 +210,25 @@ HOSTILE: list[tuple[str, str, str, set[str]]] = [
         '<ping xmlns="urn:xmpp:ping"/><ping xmlns="urn:xmpp:ping"/>',
         'type="get"',
         {"bad-request"},
+    ),
+    (
+        "pubsub-empty",
+        '<pubsub xmlns="http://jabber.org/protocol/pubsub"/>',
+        'type="set"',
+        {"bad-request"},
+    ),
+    (
+        "pubsub-subscribe",
+        '<pubsub xmlns="http://jabber.org/protocol/pubsub"><subscribe node="x" jid="a@b"/>'
+        "</pubsub>",
+        'type="set"',
+        {"feature-not-implemented"},
+    ),
+    (
+        "private-jabber-ns",
+        '<query xmlns="jabber:iq:private"><query xmlns="jabber:iq:roster"/></query>',
+        'type="get"',
+        {"not-acceptable"},
     ),
     ("no-payload", "", 'type="get"', {"bad-request"}),
     ("odd-type", '<ping xmlns="urn:xmpp:ping"/>', 'type="bogus"', {"bad-request"}),

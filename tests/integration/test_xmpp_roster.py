@@ -255,3 +255,51 @@ async def test_auto_accepting_clients_end_mutual_and_the_api_agrees(server) -> N
             )
         finally:
             await close(a, b)
+
+
+async def test_roster_versioning(server) -> None:
+    """RFC 6121 §2.6 (XEP-0237): the feature is offered (§2.6.1); a get with an empty
+    ``ver`` gets the roster and its version; the same version back gets an empty
+    result (§2.6.3); pushes to a versioning resource carry a ``ver``; after a change
+    the old version gets the whole roster with a new one; a get without ``ver`` is
+    answered as before versioning."""
+    app, alice, _ = await server.new_user()
+    _, bob, _ = await server.new_user(app)
+    _, carol, _ = await server.new_user(app)
+    roster_ns = "{jabber:iq:roster}query"
+
+    async def get(client: Any, ver: str | None) -> Any:
+        iq = client.make_iq_get(ito=None)
+        query = ET.Element(roster_ns)
+        if ver is not None:
+            query.set("ver", ver)
+        iq.append(query)
+        return (await iq.send(timeout=10)).xml.find(roster_ns)
+
+    raw_pushes: asyncio.Queue[Any] = asyncio.Queue()
+    async with Listener(server.core) as xmpp:
+        a = await connect(RosterClient(jid(alice), "correct horse"), xmpp.port)
+        a.add_event_handler("roster_update", lambda iq: raw_pushes.put_nowait(iq.xml))
+        try:
+            features = a.features
+            print(f"stream features after bind: {sorted(features)}")
+            assert "rosterver" in features
+            await a.update_roster(jid(bob), name="Bob")
+            await asyncio.wait_for(raw_pushes.get(), 10)  # the first change, pushed
+            first = await get(a, "")
+            version = first.get("ver")
+            assert version and [i.get("jid") for i in first] == [jid(bob)]
+            assert await get(a, version) is None, "a current cache gets an empty result"
+            await a.update_roster(jid(carol), name="Carol")
+            push = await asyncio.wait_for(raw_pushes.get(), 10)
+            pushed_ver = push.find(roster_ns).get("ver")
+            assert pushed_ver and pushed_ver != version
+            changed = await get(a, version)
+            assert changed is not None and changed.get("ver") not in (None, version)
+            assert sorted(i.get("jid") for i in changed) == sorted([jid(bob), jid(carol)])
+            again = await get(a, pushed_ver)  # what a client keeps from the push
+            assert again is not None and len(again) == 2
+            plain = await get(a, None)
+            assert plain.get("ver") is None and len(plain) == 2
+        finally:
+            await close(a)

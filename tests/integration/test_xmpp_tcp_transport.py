@@ -107,6 +107,7 @@ async def test_a_silent_connection_is_closed(server, monkeypatch) -> None:
             talking, keepalive = await asyncio.open_connection("127.0.0.1", xmpp.port)
             keepalive.write(HEADER)
             await read_until(talking, b"</stream:features>")
+
             async def keep_talking() -> None:
                 while True:
                     keepalive.write(b" ")  # whitespace keepalives keep this one open

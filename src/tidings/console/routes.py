@@ -8,6 +8,7 @@ agent's browser post to the console; POSTs also check ``Origin`` when sent.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,12 +26,14 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from tidings.console.canned import canned_replies
 from tidings.console.gms_view import gms_view
-from tidings.core.desk_agents import VIEWS
+from tidings.core.desk_agents import PRIORITIES, VIEWS
 from tidings.core.hub import Core
 from tidings.domain.errors import (
     DomainError,
     Forbidden,
+    InvalidInput,
     RateLimited,
     Unauthenticated,
     Unavailable,
@@ -49,7 +52,13 @@ def _unavailable_page(exc: Unavailable) -> Response:
     return page
 
 
-ConsoleRoute = route_class_answering({Unavailable: _unavailable_page})
+def _refused(exc: DomainError) -> Response:
+    """A refused action answers its status: an unknown ticket, or another app's, is a
+    404 alike; a bad note or search term is a 400 saying why."""
+    return JSONResponse({"error": exc.message, "code": exc.code}, exc.status)
+
+
+ConsoleRoute = route_class_answering({Unavailable: _unavailable_page, DomainError: _refused})
 
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -168,21 +177,66 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def _screen(request: Request, actor: Actor, view: str, ticket_id: int | None) -> dict:
+def _cursor(value: str | None) -> tuple[int, int] | None:
+    """A page cursor from ``?after=<last_activity_ms>:<ticket_id>``; anything else is
+    the first page."""
+    ms, _, ticket_id = (value or "").partition(":")
+    if ms.isdigit() and ticket_id.isdigit() and len(ms) < 16 and len(ticket_id) < 10:
+        return int(ms), int(ticket_id)
+    return None
+
+
+async def _screen(
+    request: Request,
+    actor: Actor,
+    view: str,
+    ticket_id: int | None,
+    *,
+    q: str = "",
+    after: tuple[int, int] | None = None,
+    limit: int = 100,
+    priority: str = "",
+    tag: str = "",
+) -> dict:
     core = _core(request)
     view = view if view in VIEWS else "open"
-    inbox = await core.desk.inbox(actor, view)
-    me, app = await core.desk.me(actor)
+    # The ticket first: opening it marks its comments seen, which the counts then show.
     ticket = await core.desk.ticket(actor, ticket_id) if ticket_id else None
+    search_error = None
+    inbox = None
+    if q.strip():
+        try:
+            inbox = await core.desk.search(actor, q, limit=limit, after=after)
+        except InvalidInput as exc:
+            search_error = exc.message
+    # Filters: an unknown priority or a malformed tag filters nothing (a stale link).
+    priority = priority if priority in PRIORITIES else ""
+    tag = tag.strip().lower() if tag.strip() and len(tag) <= 32 else ""
+    if inbox is None:
+        try:
+            inbox = await core.desk.inbox(
+                actor, view, limit=limit, after=after, priority=priority or None, tag=tag or None
+            )
+        except InvalidInput:
+            tag = ""
+            inbox = await core.desk.inbox(
+                actor, view, limit=limit, after=after, priority=priority or None
+            )
+    me, app = await core.desk.me(actor)
     agents = await core.desk.list_agents(actor) if ticket else []
     gms = await gms_view(core, actor, ticket) if ticket else None
     timeline: list[tuple[str, Any]] = [("comment", c) for c in ticket.comments] if ticket else []
     if gms is not None and ticket is not None:
         timeline = gms.timeline(ticket.comments)
+    if ticket is not None:
+        notes = [("note", n) for n in await core.desk.notes(actor, ticket.ticket_id)]
+        timeline = list(heapq.merge(timeline, notes, key=lambda item: item[1].created_ms))
     return {
         "inbox": inbox,
         "view": view,
         "views": VIEWS,
+        "q": q.strip() if inbox.view == "search" else "",
+        "search_error": search_error,
         "ticket": ticket,
         "agents": agents,
         "me": me,
@@ -190,19 +244,42 @@ async def _screen(request: Request, actor: Actor, view: str, ticket_id: int | No
         "selected": ticket_id,
         "gms": gms,
         "timeline": timeline,
+        "notice": None,
+        "priorities": PRIORITIES,
+        "filters": {"priority": priority, "tag": tag},
+        "labels": await core.desk.labels(actor, ticket.ticket_id) if ticket else None,
+        "canned": canned_replies(app.config, ticket.author_name, core.settings.max_message_length)
+        if ticket is not None
+        else [],
     }
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-async def inbox(request: Request, view: str = "open") -> Response:
+async def inbox(
+    request: Request,
+    view: str = "open",
+    q: str = "",
+    after: str = "",
+    priority: str = "",
+    tag: str = "",
+) -> Response:
     actor = await _agent(request)
     if actor is None:
         return _to_login()
-    return _page("console.html", **await _screen(request, actor, view, None))
+    context = await _screen(
+        request, actor, view, None, q=q, after=_cursor(after), priority=priority, tag=tag
+    )
+    return _page("console.html", **context)
+
+
+#: Flash messages a redirect may ask the ticket page to show (``?notice=``).
+NOTICES = {"reopened": "Your reply reopened this ticket."}
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-async def ticket_page(request: Request, ticket_id: int, view: str = "open") -> Response:
+async def ticket_page(
+    request: Request, ticket_id: int, view: str = "open", notice: str = ""
+) -> Response:
     actor = await _agent(request)
     if actor is None:
         return _to_login()
@@ -212,25 +289,69 @@ async def ticket_page(request: Request, ticket_id: int, view: str = "open") -> R
         raise
     except DomainError:
         return _page("console.html", 404, **await _screen(request, actor, view, None))
+    context["notice"] = NOTICES.get(notice)
     return _page("console.html", **context)
 
 
 @router.get("/partials/list", response_class=HTMLResponse)
-async def list_partial(request: Request, view: str = "open", selected: int = 0) -> Response:
+async def list_partial(
+    request: Request,
+    view: str = "open",
+    selected: int = 0,
+    q: str = "",
+    after: str = "",
+    limit: int = 100,
+    priority: str = "",
+    tag: str = "",
+) -> Response:
+    """The ticket list (a view, or search results with ``q``; filtered by ``priority``
+    and ``tag``). With ``after`` only the next page's rows, for the list to append
+    ("load more")."""
     actor = await _agent(request)
     if actor is None:
         return Response(status_code=401)
-    context = await _screen(request, actor, view, None)
+    cursor = _cursor(after)
+    context = await _screen(
+        request, actor, view, None, q=q, after=cursor, limit=limit, priority=priority, tag=tag
+    )
     context["selected"] = selected
-    return _page("_list.html", **context)
+    return _page("_rows.html" if cursor else "_list.html", **context)
+
+
+@router.get("/search.json")
+async def search_json(request: Request, q: str = "", after: str = "", limit: int = 50) -> Response:
+    """Search as JSON, for scripts: one page of matching tickets and the next cursor."""
+    actor = await _agent(request)
+    if actor is None:
+        return JSONResponse({"error": "log in to the console"}, 401)
+    page = await _core(request).desk.search(actor, q, limit=limit, after=_cursor(after))
+    return JSONResponse(
+        {
+            "tickets": [
+                {
+                    "ticket_id": t.ticket_id,
+                    "subject": t.subject,
+                    "author_name": t.author_name,
+                    "status": t.status,
+                    "unread": t.unread_for_support,
+                }
+                for t in page.tickets
+            ],
+            "next": f"{page.next_after[0]}:{page.next_after[1]}" if page.next_after else None,
+        }
+    )
 
 
 @router.get("/partials/thread/{ticket_id}", response_class=HTMLResponse)
-async def thread_partial(request: Request, ticket_id: int, view: str = "open") -> Response:
+async def thread_partial(
+    request: Request, ticket_id: int, view: str = "open", notice: str = ""
+) -> Response:
     actor = await _agent(request)
     if actor is None:
         return Response(status_code=401)
-    return _page("_ticket.html", **await _screen(request, actor, view, ticket_id))
+    context = await _screen(request, actor, view, ticket_id)
+    context["notice"] = NOTICES.get(notice)
+    return _page("_ticket.html", **context)
 
 
 def _back(ticket_id: int, view: str) -> RedirectResponse:
@@ -274,13 +395,50 @@ async def reply(request: Request, ticket_id: int) -> Response:
             )
             uids.append(info.uid)
         body = str(form.get("body") or "")
+        reopened = False
         if not uids and await core.gms_chats.of_ticket(actor, ticket_id) is not None:
             # A GMS chat: the reply also lands in its transcript and on the phone's Comet.
             await core.gms_chats.agent_reply(actor, ticket_id, body)
         else:
-            await core.desk.reply(actor, ticket_id, body, uids)
+            reopened = (await core.desk.post_reply(actor, ticket_id, body, uids)).reopened
     finally:
         await form.close()
+    if request.headers.get("x-requested-with") == "fetch":
+        return JSONResponse({"reopened": reopened})
+    back = _back(ticket_id, str(request.query_params.get("view", "open")))
+    if reopened:
+        back.headers["location"] += "&notice=reopened"
+    return back
+
+
+@router.post("/tickets/{ticket_id}/notes")
+async def add_note(request: Request, ticket_id: int, body: Annotated[str, Form()] = "") -> Response:
+    """An internal note: agents see it in the thread; the customer never does."""
+    try:
+        actor = await _acting(request)
+    except (Unauthenticated, Forbidden):
+        return _to_login()
+    note_id = await _core(request).desk.add_note(actor, ticket_id, body)
+    if request.headers.get("x-requested-with") == "fetch":
+        return JSONResponse({"note_id": note_id})
+    return _back(ticket_id, str(request.query_params.get("view", "open")))
+
+
+@router.post("/tickets/{ticket_id}/labels")
+async def set_labels(
+    request: Request,
+    ticket_id: int,
+    priority: Annotated[str | None, Form()] = None,
+    tags: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Priority and/or tags (as typed: commas or spaces between tags)."""
+    try:
+        actor = await _acting(request)
+    except (Unauthenticated, Forbidden):
+        return _to_login()
+    labels = await _core(request).desk.set_labels(actor, ticket_id, priority=priority, tags=tags)
+    if request.headers.get("x-requested-with") == "fetch":
+        return JSONResponse({"priority": labels.priority, "tags": list(labels.tags)})
     return _back(ticket_id, str(request.query_params.get("view", "open")))
 
 
@@ -294,6 +452,8 @@ async def assign(
         return _to_login()
     target = int(assignee) if assignee.isdigit() else None
     await _core(request).desk.assign(actor, ticket_id, target)
+    if request.headers.get("x-requested-with") == "fetch":
+        return Response(status_code=204)  # a keyboard shortcut
     return _back(ticket_id, str(request.query_params.get("view", "open")))
 
 
@@ -304,6 +464,8 @@ async def status(request: Request, ticket_id: int, status: Annotated[str, Form()
     except (Unauthenticated, Forbidden):
         return _to_login()
     await _core(request).desk.set_status(actor, ticket_id, status)
+    if request.headers.get("x-requested-with") == "fetch":
+        return Response(status_code=204)  # a keyboard shortcut
     return _back(ticket_id, str(request.query_params.get("view", "open")))
 
 
@@ -414,9 +576,7 @@ async def callbacks_json(request: Request) -> Response:
                 "push_state": e.callback.push_state,
                 "push_error": e.callback.push_error,
                 "ticket_id": e.ticket_id,
-                "user_data": {
-                    k: v for k, v in e.callback.params.items() if not k.startswith("_")
-                },
+                "user_data": {k: v for k, v in e.callback.params.items() if not k.startswith("_")},
             }
             for e in queue
         ]

@@ -74,6 +74,21 @@ class AppService:
         assert updated is not None
         return updated
 
+    async def rotate_keys(self, app_id: int) -> App:
+        """A new ``auth_key`` and ``auth_secret`` (a leaked key stops working at once;
+        sessions already made keep working until they expire)."""
+        async with self.core.db.transaction() as conn:
+            if await store.get_app(conn, app_id) is None:
+                raise NotFound(f"no app {app_id}", code="app_not_found")
+            keys: dict[str, Any] = {
+                "auth_key": secrets.token_urlsafe(18),
+                "auth_secret": secrets.token_urlsafe(24),
+            }
+            await store.update_app(conn, app_id, **keys)
+            updated = await store.get_app(conn, app_id)
+        assert updated is not None
+        return updated
+
 
 def _noted(app: App | None) -> App | None:
     """The app a request named by key, remembered for its access-log line."""

@@ -33,7 +33,9 @@ class AuthService:
     def __init__(self, core: Core) -> None:
         self.core = core
         #: Shared between nodes through Redis when the bus is Redis.
-        self.limiter: Limiter = create_limiter(core.settings.bus_url)
+        self.limiter: Limiter = create_limiter(
+            core.settings.bus_url, prefix=f"{core.settings.redis_namespace}:rl:"
+        )
         self.limits = LoginLimits(self.limiter, core.settings)
 
     async def aclose(self) -> None:

@@ -394,9 +394,7 @@ class CallbackService:
             service_id, OPEN_STATES, state="COMPLETED", reason=reason, notify_at_ms=None
         )
 
-    async def _move(
-        self, service_id: str, from_states: tuple[str, ...], **values: Any
-    ) -> Callback:
+    async def _move(self, service_id: str, from_states: tuple[str, ...], **values: Any) -> Callback:
         """Apply ``values`` if the service is in one of ``from_states`` (under a row
         lock, so a push outcome and a customer's action cannot cross); publish the
         change. A service elsewhere is returned unchanged: the moves are idempotent."""

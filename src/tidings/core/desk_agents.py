@@ -9,8 +9,9 @@ reply queues the app's new-reply webhook in the same transaction (wire spec
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +23,8 @@ from tidings.domain.errors import Forbidden, InvalidInput, NotFound
 from tidings.domain.events import TicketChanged
 from tidings.domain.models import Actor, App, Message, User
 from tidings.store import apps as users_store
+from tidings.store import desk_notes as notes_store
+from tidings.store import desk_tags as tags_store
 from tidings.store import dialogs as dialogs_store
 from tidings.store import files as files_store
 from tidings.store import tickets as store
@@ -42,11 +45,73 @@ def iso_utc(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
 
 
+#: The longest search term: a bound on the pattern every comment is matched against.
+MAX_SEARCH_LENGTH = 200
+#: The most tickets one inbox or search page holds.
+MAX_PAGE = 200
+PRIORITIES = ("low", "normal", "high", "urgent")
+#: A tag: letters, digits, ``-`` and ``_``, lower-cased; a ticket has at most MAX_TAGS.
+TAG = re.compile(r"[\w-]{1,32}")
+MAX_TAGS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """What agents mark a ticket with, to sort their work: priority and tags."""
+
+    priority: str = "normal"
+    tags: tuple[str, ...] = ()
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tags from what an agent typed (commas or spaces between), normalised."""
+    tags: list[str] = []
+    for word in re.split(r"[,\s]+", text.strip().lower()):
+        if not word:
+            continue
+        if not TAG.fullmatch(word):
+            raise InvalidInput(
+                "a tag is 1 to 32 letters, digits, - or _ (commas between tags)", field="tags"
+            )
+        if word not in tags:
+            tags.append(word)
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"a ticket has at most {MAX_TAGS} tags", field="tags")
+    return tags
+
+
 @dataclass(frozen=True, slots=True)
 class Inbox:
+    """One page of a view (or of search results, ``view == "search"``).
+
+    ``next_after`` is the cursor of the next page, None on the last one; ``counts``
+    has every view's ticket count and ``unread`` (open tickets with unseen comments)."""
+
     view: str
     tickets: list[DeskTicket]
     counts: dict[str, int]
+    next_after: tuple[int, int] | None = None
+    query: str = ""
+    labels: dict[int, Labels] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyResult:
+    comment_id: int
+    #: The ticket was closed: the reply opened it again (the SDK shows it active).
+    reopened: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeskNote:
+    """An agent's internal note: shown to agents in the thread, never to the customer."""
+
+    note_id: int
+    ticket_id: int
+    body: str
+    created_ms: int
+    author_id: int | None
+    author_name: str
 
 
 def require_agent(actor: Actor) -> None:
@@ -78,18 +143,78 @@ class AgentDesk:
             rows = await store.list_agents(conn, actor.app_id)
         return [(r.id, r.full_name or r.email or f"agent {r.id}") for r in rows]
 
-    async def inbox(self, actor: Actor, view: str = "open", limit: int = 100) -> Inbox:
+    async def inbox(
+        self,
+        actor: Actor,
+        view: str = "open",
+        limit: int = 100,
+        after: tuple[int, int] | None = None,
+        *,
+        priority: str | None = None,
+        tag: str | None = None,
+    ) -> Inbox:
+        """A page of one view, newest activity first; ``after``: the previous page's
+        ``next_after``; only tickets of ``priority`` and with ``tag`` when given."""
         require_agent(actor)
         if view not in VIEWS:
             raise InvalidInput(f"view is one of {', '.join(VIEWS)}", field="view")
+        if priority is not None and priority not in PRIORITIES:
+            raise InvalidInput(f"priority is one of {', '.join(PRIORITIES)}", field="priority")
+        if tag is not None:
+            wanted = parse_tags(tag)
+            if len(wanted) > 1:
+                raise InvalidInput("filter by one tag", field="tag")
+            tag = wanted[0] if wanted else None
+        limit = max(1, min(limit, MAX_PAGE))
         async with self.core.db.read() as conn:
             rows = await store.list_inbox(
-                conn, actor.app_id, view=view, agent_id=actor.user_id, limit=limit
+                conn,
+                actor.app_id,
+                view=view,
+                agent_id=actor.user_id,
+                limit=limit + 1,
+                after=after,
+                priority=priority,
+                tag=tag,
             )
-            app = await users_store.get_app(conn, actor.app_id)
-            assert app is not None
-            tickets = await build_tickets(conn, app, rows, after=0, requester=False)
-            counts = await store.count_open_by_view(conn, actor.app_id, actor.user_id)
+            return await self._page(conn, actor, view, rows, limit)
+
+    async def search(
+        self,
+        actor: Actor,
+        term: str,
+        limit: int = 50,
+        after: tuple[int, int] | None = None,
+    ) -> Inbox:
+        """The app's tickets matching ``term`` (number, customer name or id, subject,
+        comment or note text), as a page of the inbox."""
+        require_agent(actor)
+        term = term.strip()
+        if not term:
+            raise InvalidInput("a search needs a term", field="q")
+        if len(term) > MAX_SEARCH_LENGTH:
+            raise InvalidInput(
+                f"a search term is at most {MAX_SEARCH_LENGTH} characters", field="q"
+            )
+        limit = max(1, min(limit, MAX_PAGE))
+        async with self.core.db.read() as conn:
+            rows = await store.search_tickets(
+                conn, actor.app_id, term, limit=limit + 1, after=after
+            )
+            page = await self._page(conn, actor, "search", rows, limit)
+        return Inbox(
+            page.view, page.tickets, page.counts, page.next_after, query=term, labels=page.labels
+        )
+
+    async def _page(
+        self, conn: AsyncConnection, actor: Actor, view: str, rows: list[Any], limit: int
+    ) -> Inbox:
+        more = len(rows) > limit
+        rows = rows[:limit]
+        app = await users_store.get_app(conn, actor.app_id)
+        assert app is not None
+        tickets = await build_tickets(conn, app, rows, after=0, requester=False)
+        counts = await store.count_by_view(conn, actor.app_id, actor.user_id)
         logins = {r.id: r.requester_login for r in rows}
         names = {r.id: r.requester_name for r in rows}
         tickets = [
@@ -101,7 +226,10 @@ class AgentDesk:
             )
             for t in tickets
         ]
-        return Inbox(view=view, tickets=tickets, counts=counts)
+        next_after = (rows[-1].last_activity_ms, rows[-1].id) if more and rows else None
+        tags = await tags_store.list_tags(conn, [r.id for r in rows])
+        labels = {r.id: Labels(r.priority, tuple(tags.get(r.id, ()))) for r in rows}
+        return Inbox(view, tickets, counts, next_after, labels=labels)
 
     async def ticket(self, actor: Actor, ticket_id: int) -> DeskTicket:
         """The whole ticket with its history; viewing it marks client comments seen."""
@@ -111,7 +239,8 @@ class AgentDesk:
             if row is None:
                 raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
             newest = await store.max_comment_id(conn, ticket_id)
-            if newest > row.support_read_id:
+            seen = newest > row.support_read_id
+            if seen:
                 await store.update_ticket(conn, ticket_id, support_read_id=newest)
                 row = await store.get_ticket(conn, actor.app_id, ticket_id)
                 assert row is not None  # read in this transaction just above
@@ -119,12 +248,22 @@ class AgentDesk:
             requester = await users_store.get_user(conn, actor.app_id, row.requester_id)
             assert app is not None
             (ticket,) = await build_tickets(conn, app, [row], after=0, requester=False)
+        if seen:  # every agent's badges and tab title clear, not only this one's
+            await self._changed(actor.app_id, ticket_id, row.dialog_id, "seen")
         return _replace(ticket, requester_login=requester.login if requester else "")
 
     async def reply(
         self, actor: Actor, ticket_id: int, body: str, file_uids: list[str] | None = None
     ) -> int:
         """Post a support comment; returns its ``comment_id``. Queues the webhook."""
+        return (await self.post_reply(actor, ticket_id, body, file_uids)).comment_id
+
+    async def post_reply(
+        self, actor: Actor, ticket_id: int, body: str, file_uids: list[str] | None = None
+    ) -> ReplyResult:
+        """:meth:`reply`, saying also whether the reply reopened a closed ticket: an
+        answer on a closed ticket means the conversation goes on, so the ticket is
+        open again (the SDK shows it active) rather than silently staying closed."""
         require_agent(actor)
         body = body if isinstance(body, str) else ""
         now = self.core.now_ms()
@@ -175,6 +314,10 @@ class AgentDesk:
             }
             if row.assignee_id is None:
                 values["assignee_id"] = actor.user_id
+            if row.status != "open":
+                values["status"] = "open"
+                values["closed_ms"] = None
+                values["show_rating"] = False
             await store.update_ticket(conn, ticket_id, **values)
             if app.webhook_url:
                 await self._queue_webhooks(
@@ -189,8 +332,85 @@ class AgentDesk:
             params={"desk": "outbound"},
             on_stored=on_stored,
         )
-        await self._changed(actor.app_id, ticket_id, row.dialog_id, "reply")
-        return comment_ids[0]
+        reopened = row.status != "open"
+        await self._changed(
+            actor.app_id, ticket_id, row.dialog_id, "reopened" if reopened else "reply"
+        )
+        return ReplyResult(comment_id=comment_ids[0], reopened=reopened)
+
+    async def add_note(self, actor: Actor, ticket_id: int, body: str) -> int:
+        """An internal note for the other agents; returns its id.
+
+        Notes live in their own table, outside the ticket's dialog: no message, so no
+        real-time event to the requester, no push, no webhook, no SDK comment."""
+        require_agent(actor)
+        body = body.strip() if isinstance(body, str) else ""
+        if not body:
+            raise InvalidInput("a note needs text", field="body")
+        if len(body) > self.core.settings.max_message_length:
+            raise InvalidInput("note is too long", field="body")
+        async with self.core.db.transaction() as conn:
+            row = await store.get_ticket(conn, actor.app_id, ticket_id)
+            if row is None:
+                raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
+            note_id = await notes_store.insert_note(
+                conn,
+                ticket_id=ticket_id,
+                app_id=actor.app_id,
+                author_id=actor.user_id,
+                body=body,
+                created_ms=self.core.now_ms(),
+            )
+        await self._changed(actor.app_id, ticket_id, row.dialog_id, "note")
+        return note_id
+
+    async def labels(self, actor: Actor, ticket_id: int) -> Labels:
+        """A ticket's priority and tags."""
+        require_agent(actor)
+        async with self.core.db.read() as conn:
+            row = await store.get_ticket(conn, actor.app_id, ticket_id)
+            if row is None:
+                raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
+            tags = await tags_store.list_tags(conn, [ticket_id])
+        return Labels(row.priority, tuple(tags.get(ticket_id, ())))
+
+    async def set_labels(
+        self, actor: Actor, ticket_id: int, *, priority: str | None = None, tags: str | None = None
+    ) -> Labels:
+        """Set the priority and/or the tags (``tags``: as typed, replacing the old set)."""
+        require_agent(actor)
+        if priority is not None and priority not in PRIORITIES:
+            raise InvalidInput(f"priority is one of {', '.join(PRIORITIES)}", field="priority")
+        parsed = parse_tags(tags) if tags is not None else None
+        async with self.core.db.transaction() as conn:
+            row = await store.get_ticket(conn, actor.app_id, ticket_id, lock=True)
+            if row is None:
+                raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
+            if priority is not None:
+                await store.update_ticket(conn, ticket_id, priority=priority)
+            if parsed is not None:
+                await tags_store.replace_tags(conn, actor.app_id, ticket_id, parsed)
+        await self._changed(actor.app_id, ticket_id, row.dialog_id, "labels")
+        return await self.labels(actor, ticket_id)
+
+    async def notes(self, actor: Actor, ticket_id: int) -> list[DeskNote]:
+        """A ticket's internal notes, oldest first."""
+        require_agent(actor)
+        async with self.core.db.read() as conn:
+            if await store.get_ticket(conn, actor.app_id, ticket_id) is None:
+                raise NotFound(f"no ticket {ticket_id}", code="ticket_not_found")
+            rows = await notes_store.list_notes(conn, actor.app_id, ticket_id)
+        return [
+            DeskNote(
+                note_id=r.id,
+                ticket_id=r.ticket_id,
+                body=r.body,
+                created_ms=r.created_ms,
+                author_id=r.author_id,
+                author_name=r.author_name or r.author_login or "former agent",
+            )
+            for r in rows
+        ]
 
     async def _queue_webhooks(
         self,

@@ -65,9 +65,7 @@ class DeskFiles:
             raise
         return guid, digest.hexdigest()
 
-    async def claim(
-        self, ident: DeskIdentity, items: Sequence[UploadRef]
-    ) -> list[tuple[str, int]]:
+    async def claim(self, ident: DeskIdentity, items: Sequence[UploadRef]) -> list[tuple[str, int]]:
         """Turn staged uploads into core files owned by the identity: (uid, file id)."""
         out: list[tuple[str, int]] = []
         if not items:

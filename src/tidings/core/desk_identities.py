@@ -56,9 +56,7 @@ class DeskIdentities:
         name = claim.author_name if claim.author_name and claim.author_name.strip() else None
         login = f"desk:{key}" if kind == "anon" else f"desk-ext:{key}"
         uid = await self.user_for(app, login, name)
-        return DeskIdentity(
-            app=app, kind=kind, key=key, user_id=uid, instance_id=claim.instance_id
-        )
+        return DeskIdentity(app=app, kind=kind, key=key, user_id=uid, instance_id=claim.instance_id)
 
     async def user_for(self, app: App, login: str, name: str | None) -> int:
         """The core user with ``login`` (created on first sight); ``name`` renames it."""

@@ -175,4 +175,3 @@ class CommandOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ticket_id": self.ticket_id, "comment_id": self.comment_id}
-

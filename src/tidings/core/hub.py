@@ -93,6 +93,10 @@ class Core:
 
         self.callbacks = CallbackService(self)
         self.gms_chats = GmsChatService(self)
+        from tidings.core.pep import PepService
+
+        #: XEP-0163 personal eventing nodes (avatars, nick, bookmarks, device lists).
+        self.pep = PepService(self)
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

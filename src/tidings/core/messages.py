@@ -177,9 +177,7 @@ class MessageService:
             raise Conflict("this message id is already used", code="message_id_taken")
         return found
 
-    async def _by_client_id(
-        self, actor: Actor, dialog_id: str, client_id: str
-    ) -> Message | None:
+    async def _by_client_id(self, actor: Actor, dialog_id: str, client_id: str) -> Message | None:
         """A retry: the message this sender already sent under ``client_id``."""
         async with self.core.db.read() as conn:
             found = await store.find_by_client_id(conn, dialog_id, client_id)
@@ -187,9 +185,7 @@ class MessageService:
             return None
         return found
 
-    async def id_for_client_id(
-        self, actor: Actor, dialog_id: str, client_id: str
-    ) -> str | None:
+    async def id_for_client_id(self, actor: Actor, dialog_id: str, client_id: str) -> str | None:
         """The tidings id of the dialog's message sent under ``client_id``, for a member.
 
         Receipts and markers of one protocol refer to the id its clients saw.
@@ -242,7 +238,7 @@ class MessageService:
             if any(m.blocks_sender for m in members):
                 raise Blocked("the recipient does not accept messages from you")
             if any(m.blocked_by_sender for m in members):
-                raise Blocked("you have blocked this user; unblock them to write")
+                raise Blocked("you have blocked this user; unblock them to write", by_sender=True)
         recipients = [m.user_id for m in members if not m.blocks_sender]
         return recipients, any(m.hidden for m in members)
 

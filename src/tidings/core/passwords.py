@@ -7,6 +7,8 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from tidings.core.scram_keys import ScramKeys, derive_all
+
 # OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 # Verified against when the login is unknown, so timing does not reveal which logins exist.
@@ -25,3 +27,8 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
             return False
 
     return await asyncio.to_thread(check)
+
+
+async def derive_scram_keys(password: str, iterations: int) -> tuple[ScramKeys, ...]:
+    """RFC 5802 §3 stored keys for every SCRAM hash: PBKDF2, so off the loop too."""
+    return await asyncio.to_thread(derive_all, password, iterations)

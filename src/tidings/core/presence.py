@@ -130,7 +130,9 @@ class PresenceService:
         """§4.3: the available resources of the contacts whose presence the user gets."""
         publishers = await self.core.contacts.publishers(actor.user_id)
         async with self.core.db.read() as conn:
-            rows = await store.available_resources(conn, publishers, self._alive_after())
+            blocked = await store.blocked_either_way(conn, actor.user_id) if publishers else set()
+            wanted = [u for u in publishers if u not in blocked]  # XEP-0016 §2.3, XEP-0191 §3.3
+            rows = await store.available_resources(conn, wanted, self._alive_after())
         return [
             _event(r.app_id, r.user_id, r.resource or "", r.presence, (actor.user_id,))
             for r in rows
@@ -148,11 +150,29 @@ class PresenceService:
         if events:
             await self.core.publish(*events)
 
+    async def restamp_avatar(self, actor: Actor, digest: str | None) -> None:
+        """XEP-0153 §3.2: the avatar changed, so each available resource of the user
+        announces its presence again with the new hash (``""``: no avatar any more)."""
+        async with self.core.db.transaction() as conn:
+            rows = await store.available_resources(conn, [actor.user_id], self._alive_after())
+            stamped = []
+            for row in rows:
+                presence = {**(row.presence or {}), "avatar_hash": digest or ""}
+                await store.set_connection_presence(conn, row.id, row.resource or "", presence)
+                stamped.append((row.resource or "", presence))
+        for resource, presence in stamped:
+            await self._broadcast(actor.app_id, actor.user_id, resource, presence)
+
     async def _broadcast(
         self, app_id: int, user_id: int, resource: str, presence: dict[str, Any] | None
     ) -> None:
-        """§4.2.2: to the user's own resources and every contact subscribed to it."""
+        """§4.2.2: to the user's own resources and every contact subscribed to it, but
+        for those the user blocks or is blocked by (XEP-0016 §2.3, XEP-0191 §3.3)."""
         subscribers = await self.core.contacts.subscribers(user_id)
+        if subscribers:
+            async with self.core.db.read() as conn:
+                blocked = await store.blocked_either_way(conn, user_id)
+            subscribers = [u for u in subscribers if u not in blocked]
         await self.core.publish(
             _event(app_id, user_id, resource, presence, (user_id, *subscribers))
         )
@@ -181,6 +201,7 @@ def _event(
 ) -> ResourcePresenceChanged:
     data = presence or {}
     priority = data.get("priority", 0)
+    avatar_hash = data.get("avatar_hash")
     return ResourcePresenceChanged(
         app_id=app_id,
         recipients=recipients,
@@ -191,4 +212,5 @@ def _event(
         status=data.get("status"),
         priority=priority if isinstance(priority, int) else 0,
         to_resource=to_resource,
+        avatar_hash=avatar_hash if isinstance(avatar_hash, str) else None,
     )

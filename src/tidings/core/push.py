@@ -18,6 +18,7 @@ message included, so it is right whatever the phone counted before.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
@@ -91,6 +92,24 @@ def preview(message: Message) -> str:
     return "[attachment]"
 
 
+#: ``{sender}`` and ``{message}``: what an app's chat-alert template may say.
+ALERT_PLACEHOLDER = re.compile(r"\{(sender|message)\}")
+
+
+def alert_template(config: dict[str, Any]) -> str | None:
+    """The app's chat-alert text (``config["chat_alerts"]["template"]``), if it set one."""
+    section = config.get("chat_alerts")
+    template = section.get("template") if isinstance(section, dict) else None
+    return template if isinstance(template, str) and template.strip() else None
+
+
+def render_alert(template: str, *, sender: str, message: str) -> str:
+    """``template`` with its placeholders filled in one pass, so a message that
+    itself says ``{sender}`` is shown as written."""
+    values = {"sender": sender, "message": message}
+    return ALERT_PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
 class PushService:
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -119,6 +138,11 @@ class PushService:
             return 0
         sender = await apps_store.get_user(conn, actor.app_id, actor.user_id)
         title = (sender.full_name or sender.login) if sender else "New message"
+        body = preview(message)
+        app = await apps_store.get_app(conn, actor.app_id)
+        template = alert_template(app.config) if app else None
+        if template:  # the app's chat-alert text (set on the admin panel)
+            body = render_alert(template, sender=title, message=body)
         subtitle = dialog.name if dialog.type != "private" else None
         data = {"dialog_id": dialog.id, "message_id": message.id, "sender_id": actor.user_id}
         badges: dict[int, int] = {}
@@ -133,7 +157,7 @@ class PushService:
                 device,
                 key=f"push:{message.id}:{device.id}",
                 title=title,
-                body=preview(message),
+                body=body,
                 subtitle=subtitle,
                 badge=badges[device.user_id],
                 data=data,

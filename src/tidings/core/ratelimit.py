@@ -132,8 +132,10 @@ class RedisLimiter(Limiter):
         await self._redis.aclose()
 
 
-def create_limiter(bus_url: str, clock: Callable[[], float] = time.time) -> Limiter:
+def create_limiter(
+    bus_url: str, clock: Callable[[], float] = time.time, prefix: str = "tidings:rl:"
+) -> Limiter:
     """Redis when the event bus is Redis (the nodes share it), else this process's memory."""
     if bus_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisLimiter(bus_url)
+        return RedisLimiter(bus_url, prefix=prefix)
     return MemoryLimiter(clock)

@@ -59,6 +59,7 @@ def event_types() -> dict[str, type[Event]]:
 
 # -- messaging ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MessageCreated(Event):
     """A message was stored (or, if ``message['ephemeral']``, only relayed)."""
@@ -178,11 +179,25 @@ class ContactChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BlocksChanged(Event):
+    """Who ``user_id`` blocks changed (their active privacy list's deny rules): the
+    users newly ``blocked`` and ``unblocked``, for the user's own connections."""
+
+    name: ClassVar[str] = "blocks.changed"
+
+    user_id: int
+    blocked: list[int] = dataclasses.field(default_factory=list)
+    unblocked: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResourcePresenceChanged(Event):
     """One XMPP resource of ``user_id`` became available or changed its presence
     (``show``, ``status``, ``priority``), or went unavailable (RFC 6121 §4).
 
     ``to_resource``: a directed presence for that one resource of the recipient.
+    ``avatar_hash``: the SHA-1 of the user's avatar as the server knows it (XEP-0153
+    §3.1), ``""`` when it was just removed, ``None`` when not said.
     """
 
     name: ClassVar[str] = "presence.resource"
@@ -194,6 +209,7 @@ class ResourcePresenceChanged(Event):
     status: str | None = None
     priority: int = 0
     to_resource: str | None = None
+    avatar_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,15 +224,35 @@ class SystemMessageSent(Event):
     params: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PepChanged(Event):
+    """``owner_id``'s personal eventing node ``node`` changed (XEP-0163 §4.3).
+
+    ``change`` is ``published`` (``item_id`` now holds ``payload``, its element as
+    XML text), ``retracted`` (``item_id`` is gone) or ``deleted`` (the whole node).
+    The recipients are who may read the node: the owner, and for the ``presence`` and
+    ``open`` access models the contacts subscribed to the owner's presence."""
+
+    name: ClassVar[str] = "pep.changed"
+
+    owner_id: int
+    node: str
+    change: str
+    item_id: str | None = None
+    payload: str | None = None
+
+
 # -- service desk -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TicketChanged(Event):
-    """A ticket was created, commented, assigned, closed or reopened (console inboxes).
+    """A ticket changed in a way the console shows (inboxes, counts, the open ticket).
 
     ``change`` is ``created``, ``comment``, ``reopened``, ``reply``, ``assigned``,
-    or the status an agent set (``open``, ``closed``)."""
+    ``seen`` (an agent opened it: badges clear), ``note`` (an internal note, never
+    sent to the customer), ``labels`` (priority or tags), ``gms_ended`` (the GMS
+    customer left), or the status an agent set (``open``, ``closed``)."""
 
     name: ClassVar[str] = "ticket.changed"
 
@@ -276,4 +312,3 @@ class GatewayRelay(Event):
     gateway: str
     topic: str
     payload: dict[str, Any]
-

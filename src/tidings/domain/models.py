@@ -49,6 +49,9 @@ class User:
     created_ms: int
     updated_ms: int
     last_activity_ms: int | None
+    #: The avatar's file uid (a public file) and the SHA-1 of its bytes, if set.
+    avatar_uid: str | None = None
+    avatar_sha1: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ first, each in one transaction.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, LargeBinary, Table, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # Every table module, so that ``metadata`` knows them all.
@@ -26,6 +27,25 @@ NOT_EXPORTED = frozenset({"sessions", "connections"})
 FORMAT = "tidings-app-export"
 EXPORT_PAGE = 1000
 FORMAT_VERSION = 1
+#: How a binary value (SCRAM keys, say) travels in JSON: ``{"$bytes": base64}``.
+BYTES = "$bytes"
+
+
+def _exported(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: {BYTES: base64.b64encode(v).decode()} if isinstance(v, bytes | memoryview) else v
+        for k, v in row.items()
+    }
+
+
+def _imported(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """Binary columns back from ``{"$bytes": …}`` (only there: a JSON column may hold
+    any object, that one included)."""
+    out = dict(row)
+    for name, value in row.items():
+        if isinstance(table.c[name].type, LargeBinary) and isinstance(value, dict):
+            out[name] = base64.b64decode(str(value.get(BYTES, "")), validate=True)
+    return out
 
 
 def _scoped(table: Table, app_id: int, seen: frozenset[str]) -> ColumnElement[bool] | None:
@@ -75,7 +95,7 @@ async def export_app(conn: AsyncConnection, app_id: int) -> AsyncIterator[dict[s
         while True:  # pages, so a big app is never held in memory whole
             page = list(await conn.execute(query.limit(EXPORT_PAGE).offset(offset)))
             for row in page:
-                yield {"table": table.name, "row": dict(row._mapping)}
+                yield {"table": table.name, "row": _exported(dict(row._mapping))}
             if len(page) < EXPORT_PAGE:
                 break
             offset += len(page)
@@ -108,7 +128,7 @@ async def import_rows(conn: AsyncConnection, records: Iterable[dict[str, Any]]) 
         if table is not current or len(batch) >= 500:
             await flush()
             current = table
-        batch.append(row)
+        batch.append(_imported(table, row))
     await flush()
     if conn.dialect.name == "postgresql":
         await _advance_sequences(conn, [metadata.tables[name] for name in counts])

@@ -49,6 +49,8 @@ def user_from_row(row: UserRow) -> User:
         created_ms=row.created_ms,
         updated_ms=row.updated_ms,
         last_activity_ms=row.last_activity_ms,
+        avatar_uid=row.avatar_uid,
+        avatar_sha1=row.avatar_sha1,
     )
 
 
@@ -149,6 +151,11 @@ async def get_session(conn: AsyncConnection, token_hash: str) -> SessionRow | No
 
 async def delete_session(conn: AsyncConnection, token_hash: str) -> None:
     await conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+
+
+async def delete_sessions_of(conn: AsyncConnection, user_id: int) -> None:
+    """Every signed-in session of a user (deactivation signs them all out)."""
+    await conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
 
 async def delete_expired_sessions(conn: AsyncConnection, now_ms: int) -> None:

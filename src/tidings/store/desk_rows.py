@@ -26,6 +26,7 @@ class NewTicket(TypedDict, total=False):
     created_ms: int
     last_activity_ms: int
     closed_ms: int | None
+    priority: str
 
 
 class TicketChanges(TypedDict, total=False):
@@ -41,6 +42,7 @@ class TicketChanges(TypedDict, total=False):
     support_read_id: int
     last_activity_ms: int
     closed_ms: int | None
+    priority: str
 
 
 class TicketRow(Protocol):
@@ -62,6 +64,7 @@ class TicketRow(Protocol):
     created_ms: int
     last_activity_ms: int
     closed_ms: int | None
+    priority: str
 
 
 class RequesterTicketRow(TicketRow, Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Unpack
 
-from sqlalchemy import and_, delete, exists, insert, select
+from sqlalchemy import and_, delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.domain.models import FileInfo
@@ -62,3 +62,11 @@ async def shared_with(conn: AsyncConnection, file_id: int, user_id: int) -> bool
         )
     )
     return bool((await conn.execute(query)).scalar())
+
+
+async def total_size_of_owner(conn: AsyncConnection, app_id: int, owner_id: int) -> int:
+    """Bytes of every file a user owns in an app (their upload quota counts these)."""
+    query = select(func.coalesce(func.sum(files.c.size), 0)).where(
+        files.c.app_id == app_id, files.c.owner_id == owner_id
+    )
+    return int((await conn.execute(query)).scalar() or 0)

@@ -225,6 +225,8 @@ class UserChanges(TypedDict, total=False):
     custom_data: dict[str, Any] | None
     updated_ms: int
     last_activity_ms: int | None
+    avatar_uid: str | None
+    avatar_sha1: str | None
 
 
 class UserRow(Protocol):
@@ -241,6 +243,8 @@ class UserRow(Protocol):
     created_ms: int
     updated_ms: int
     last_activity_ms: int | None
+    avatar_uid: str | None
+    avatar_sha1: str | None
 
 
 class NewSession(TypedDict):

@@ -161,6 +161,13 @@ async def replace_blocks(
         )
 
 
+async def blocked_either_way(conn: AsyncConnection, user_id: int) -> set[int]:
+    """Users ``user_id`` blocks or is blocked by: no presence passes between them."""
+    theirs = select(blocks.c.blocker_id).where(blocks.c.blocked_id == user_id)
+    mine = select(blocks.c.blocked_id).where(blocks.c.blocker_id == user_id)
+    return {r[0] for r in await conn.execute(theirs.union(mine))}
+
+
 async def insert_connection(conn: AsyncConnection, **values: Unpack[Connection]) -> None:
     await conn.execute(insert(connections).values(**values))
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -61,7 +62,26 @@ users = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
     Column("last_activity_ms", BigInteger, nullable=True),
+    #: The avatar: a public file's uid and the SHA-1 of its bytes (XEP-0153 §4.1),
+    #: kept here so every presence can carry the hash without reading the file.
+    Column("avatar_uid", String(32), nullable=True),
+    Column("avatar_sha1", String(40), nullable=True),
     UniqueConstraint("app_id", "login"),
+)
+
+#: RFC 5802 §3 SCRAM credentials, one row per user and hash ("SHA-1", "SHA-256"): a
+#: table rather than columns on ``users`` so another hash is a row, not a migration,
+#: and a user row read on every request stays as small as it was. Rows are replaced
+#: whenever the password is set; no row means PLAIN only (core/scram_keys.py).
+scram_credentials = Table(
+    "scram_credentials",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("hash_name", String(16), primary_key=True),
+    Column("salt", LargeBinary, nullable=False),
+    Column("iterations", Integer, nullable=False),
+    Column("stored_key", LargeBinary, nullable=False),
+    Column("server_key", LargeBinary, nullable=False),
 )
 
 sessions = Table(
@@ -194,6 +214,37 @@ blocks = Table(
     #: Mutual: the blocker may not write to the blocked user either.
     Column("mutual", Boolean, nullable=False, default=True),
     Index("ix_blocks_blocked", "blocked_id", "blocker_id"),
+)
+
+#: XEP-0163 personal eventing: one row per node a user published to (auto-created on
+#: first publish), with its XEP-0060 §16.4 configuration (``access_model``
+#: presence/open/whitelist, ``persist_items``, ``max_items``).
+pep_nodes = Table(
+    "pep_nodes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", Integer, nullable=False),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("access_model", String(16), nullable=False),
+    Column("persist_items", Boolean, nullable=False),
+    Column("max_items", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("owner_id", "name"),
+)
+
+#: The items of a PEP node; the serial ``id`` orders them (a republished item id is a
+#: new row, so it becomes the last published item, XEP-0060 §7.1.2).
+pep_items = Table(
+    "pep_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("node_id", Integer, ForeignKey("pep_nodes.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", String(255), nullable=False),
+    #: The item's payload element as XML text (bounded by ``TIDINGS_PEP_MAX_PAYLOAD_BYTES``).
+    Column("payload", Text, nullable=False),
+    Column("published_ms", BigInteger, nullable=False),
+    UniqueConstraint("node_id", "item_id"),
 )
 
 files = Table(

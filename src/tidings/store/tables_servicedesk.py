@@ -49,6 +49,8 @@ desk_tickets = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("last_activity_ms", BigInteger, nullable=False),
     Column("closed_ms", BigInteger, nullable=True),
+    #: ``low``, ``normal``, ``high`` or ``urgent``: set by agents, a console filter.
+    Column("priority", String(8), nullable=False, default="normal", server_default="normal"),
     Index("ix_desk_tickets_inbox", "app_id", "status", "last_activity_ms"),
     Index("ix_desk_tickets_requester", "requester_id"),
 )
@@ -66,6 +68,38 @@ desk_comments = Table(
     Column("rating_comment", Text, nullable=True),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_desk_comments_ticket", "ticket_id", "id"),
+)
+
+#: Agents' internal notes on a ticket. A table of their own, not a flag on
+#: ``desk_comments``: a comment *is* a core message of the ticket's dialog, which the
+#: requester is a member of, so a note stored as a message would reach the phone
+#: through every path that reads messages (history, real-time events, pushes), not
+#: only the SDK's. Nothing phone-facing reads this table.
+desk_notes = Table(
+    "desk_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", Integer, ForeignKey("desk_tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", Integer, nullable=False),
+    Column("author_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_desk_notes_ticket", "ticket_id", "id"),
+)
+
+#: Agents' tags on tickets (a console filter), one row per tag.
+desk_ticket_tags = Table(
+    "desk_ticket_tags",
+    metadata,
+    Column(
+        "ticket_id",
+        Integer,
+        ForeignKey("desk_tickets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tag", String(32), primary_key=True),
+    Column("app_id", Integer, nullable=False),
+    Index("ix_desk_ticket_tags_app_tag", "app_id", "tag"),
 )
 
 #: One row per processed SDK command: a re-sent command gets its first result back.

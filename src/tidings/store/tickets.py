@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.desk_rows import (
@@ -34,9 +34,11 @@ from tidings.store.tables import dialog_members, files, messages, users
 from tidings.store.tables_servicedesk import (
     desk_commands,
     desk_comments,
+    desk_notes,
     desk_placeholders,
     desk_push_calls,
     desk_push_tokens,
+    desk_ticket_tags,
     desk_tickets,
     desk_uploads,
 )
@@ -95,20 +97,22 @@ async def newest_open_ticket(conn: AsyncConnection, requester_id: int) -> Ticket
     return (await conn.execute(query)).first()
 
 
-async def list_inbox(
-    conn: AsyncConnection, app_id: int, *, view: str, agent_id: int, limit: int
-) -> list[InboxTicketRow]:
-    """A page of the console inbox, newest activity first, with requester names."""
-    conditions = [desk_tickets.c.app_id == app_id]
-    if view == "closed":
-        conditions.append(desk_tickets.c.status == "closed")
-    else:
-        conditions.append(desk_tickets.c.status == "open")
-    if view == "mine":
-        conditions.append(desk_tickets.c.assignee_id == agent_id)
-    elif view == "unassigned":
-        conditions.append(desk_tickets.c.assignee_id.is_(None))
-    query = (
+#: ``(last_activity_ms, id)`` of the last ticket a page showed: the next page starts
+#: after it. A cursor, not an offset, so tickets moving to the top meanwhile neither
+#: repeat nor hide the ones below.
+InboxCursor = tuple[int, int]
+
+
+def _after(cursor: InboxCursor | None) -> list[ColumnElement[bool]]:
+    if cursor is None:
+        return []
+    ms, ticket_id = cursor
+    activity = desk_tickets.c.last_activity_ms
+    return [or_(activity < ms, and_(activity == ms, desk_tickets.c.id < ticket_id))]
+
+
+def _inbox_page(conditions: list[ColumnElement[bool]], limit: int) -> Select[Any]:
+    return (
         select(
             desk_tickets,
             users.c.full_name.label("requester_name"),
@@ -119,7 +123,91 @@ async def list_inbox(
         .order_by(desk_tickets.c.last_activity_ms.desc(), desk_tickets.c.id.desc())
         .limit(limit)
     )
-    return list(await conn.execute(query))
+
+
+async def list_inbox(
+    conn: AsyncConnection,
+    app_id: int,
+    *,
+    view: str,
+    agent_id: int,
+    limit: int,
+    after: InboxCursor | None = None,
+    priority: str | None = None,
+    tag: str | None = None,
+) -> list[InboxTicketRow]:
+    """A page of the console inbox, newest activity first, with requester names;
+    only tickets of ``priority`` and with ``tag`` when given."""
+    conditions = [desk_tickets.c.app_id == app_id, *_after(after)]
+    if priority is not None:
+        conditions.append(desk_tickets.c.priority == priority)
+    if tag is not None:
+        tagged = select(desk_ticket_tags.c.ticket_id).where(
+            desk_ticket_tags.c.ticket_id == desk_tickets.c.id, desk_ticket_tags.c.tag == tag
+        )
+        conditions.append(tagged.exists())
+    if view == "closed":
+        conditions.append(desk_tickets.c.status == "closed")
+    else:
+        conditions.append(desk_tickets.c.status == "open")
+    if view == "mine":
+        conditions.append(desk_tickets.c.assignee_id == agent_id)
+    elif view == "unassigned":
+        conditions.append(desk_tickets.c.assignee_id.is_(None))
+    return list(await conn.execute(_inbox_page(conditions, limit)))
+
+
+def _like(term: str) -> str:
+    """A LIKE pattern matching ``term`` anywhere, its own ``%``, ``_`` and ``\\`` literal."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_tickets(
+    conn: AsyncConnection,
+    app_id: int,
+    term: str,
+    *,
+    limit: int,
+    after: InboxCursor | None = None,
+) -> list[InboxTicketRow]:
+    """One app's tickets (any status) matching ``term``, newest activity first.
+
+    A ticket matches on its number (``42`` or ``#42``), subject, customer name, the
+    requester's id (the login's key), or the text of one of its comments or notes.
+    Case-insensitive substring match (``ILIKE``; ``lower() LIKE`` on SQLite)."""
+    pattern = _like(term)
+    number = term.removeprefix("#")
+    text_comment = (
+        select(desk_comments.c.id)
+        .join(messages, messages.c.id == desk_comments.c.message_id)
+        .where(
+            desk_comments.c.ticket_id == desk_tickets.c.id,
+            messages.c.deleted.is_(False),
+            messages.c.body.ilike(pattern, escape="\\"),
+        )
+        .exists()
+    )
+    text_note = (
+        select(desk_notes.c.id)
+        .where(
+            desk_notes.c.ticket_id == desk_tickets.c.id,
+            desk_notes.c.body.ilike(pattern, escape="\\"),
+        )
+        .exists()
+    )
+    matches: list[ColumnElement[bool]] = [
+        desk_tickets.c.subject.ilike(pattern, escape="\\"),
+        desk_tickets.c.author_name.ilike(pattern, escape="\\"),
+        users.c.full_name.ilike(pattern, escape="\\"),
+        users.c.login.ilike(pattern, escape="\\"),
+        text_comment,
+        text_note,
+    ]
+    if number.isdigit() and len(number) <= 9:
+        matches.append(desk_tickets.c.id == int(number))
+    conditions = [desk_tickets.c.app_id == app_id, *_after(after), or_(*matches)]
+    return list(await conn.execute(_inbox_page(conditions, limit)))
 
 
 async def unread_inbound(conn: AsyncConnection, tickets: list[TicketRow]) -> dict[int, int]:
@@ -138,22 +226,32 @@ async def unread_inbound(conn: AsyncConnection, tickets: list[TicketRow]) -> dic
     return {row[0]: int(row[1]) for row in await conn.execute(query)}
 
 
-async def count_open_by_view(conn: AsyncConnection, app_id: int, agent_id: int) -> dict[str, int]:
+async def count_by_view(conn: AsyncConnection, app_id: int, agent_id: int) -> dict[str, int]:
+    """Tickets in each inbox view, and ``unread``: open tickets with client comments
+    support has not seen (the console's tab title)."""
     base = select(func.count()).select_from(desk_tickets).where(desk_tickets.c.app_id == app_id)
     is_open = desk_tickets.c.status == "open"
-    return {
-        "open": int((await conn.execute(base.where(is_open))).scalar_one()),
-        "mine": int(
-            (
-                await conn.execute(base.where(is_open, desk_tickets.c.assignee_id == agent_id))
-            ).scalar_one()
-        ),
-        "unassigned": int(
-            (
-                await conn.execute(base.where(is_open, desk_tickets.c.assignee_id.is_(None)))
-            ).scalar_one()
-        ),
+    views: dict[str, ColumnElement[bool]] = {
+        "open": is_open,
+        "mine": and_(is_open, desk_tickets.c.assignee_id == agent_id),
+        "unassigned": and_(is_open, desk_tickets.c.assignee_id.is_(None)),
+        "closed": desk_tickets.c.status == "closed",
     }
+    counts = {
+        name: int((await conn.execute(base.where(condition))).scalar_one())
+        for name, condition in views.items()
+    }
+    unseen = (
+        select(desk_comments.c.id)
+        .where(
+            desk_comments.c.ticket_id == desk_tickets.c.id,
+            desk_comments.c.is_inbound.is_(True),
+            desk_comments.c.id > desk_tickets.c.support_read_id,
+        )
+        .exists()
+    )
+    counts["unread"] = int((await conn.execute(base.where(is_open, unseen))).scalar_one())
+    return counts
 
 
 # -- comments ---------------------------------------------------------------------------

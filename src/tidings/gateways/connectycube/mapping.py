@@ -157,6 +157,8 @@ def user_to_wire(user: User) -> dict[str, Any]:
     }
     for key in USER_EXTRAS:
         body[key] = extras.get(key)
+    if user.avatar_uid:  # set as a profile picture (an XMPP vCard): a blob uid (§3)
+        body["avatar"] = user.avatar_uid
     return body
 
 

@@ -33,6 +33,7 @@ from tidings.gateways.xmpp.stanza import E, child, text_of
 from tidings.gateways.xmpp.xep_0085.stanza import typing_state
 from tidings.gateways.xmpp.xep_0184 import handler as receipts
 from tidings.gateways.xmpp.xep_0184.stanza import receipt_for, requests_receipt
+from tidings.gateways.xmpp.xep_0191 import stanza as blocking
 from tidings.gateways.xmpp.xep_0280.stanza import is_private, sent_carbon
 from tidings.gateways.xmpp.xep_0333 import handler as markers
 from tidings.gateways.xmpp.xep_0333.stanza import marker_of
@@ -97,7 +98,9 @@ async def handle(session: Session, stanza: Element) -> None:
             "message",
             {"type": "error", "id": stanza.get("id"), "from": to.bare, "to": str(session.jid)},
             E(ns.CLIENT, "body", text=text_of(stanza, ns.CLIENT, "body") or None),
-            mapping.error_for(
+            blocking.blocked_error(exc.message)
+            if exc.details.get("by_sender")  # XEP-0191 §3.3: the sender blocks them
+            else mapping.error_for(
                 exc.code if exc.code != "invalid_input" else "blocked", exc.status, exc.message
             ),
         )
@@ -196,7 +199,7 @@ async def _send(  # type: ignore[no-untyped-def]
     core_id = wire_id if wire_id and is_valid_id(wire_id) else None
     client_id = wire_id if wire_id and core_id is None else None
     sdk = child(stanza, ns.CLIENT, "extraParams") is not None
-    extensions = extended.keep(stanza, sdk=sdk)
+    extensions = extended.keep(stanza, sdk=sdk, resource=session.jid.resource)
     if extended.too_large(extensions):
         raise TooLarge(f"extension elements are at most {extended.MAX_BYTES} bytes")
     message = await session.core.messages.send_message(

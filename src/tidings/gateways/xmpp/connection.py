@@ -23,20 +23,32 @@ from tidings.gateways.xmpp.events import (
     BindRequested,
     NonzaReceived,
     ResumeRequested,
+    SaslResponse,
     StanzaReceived,
     StartTlsRequested,
     StreamClosed,
 )
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.protocol import SM, XmppStream
+from tidings.gateways.xmpp.sasl import PlainCredentials, SaslError
+from tidings.gateways.xmpp.scram import ClientFirst, ScramServer
 from tidings.gateways.xmpp.session import Session
 from tidings.gateways.xmpp.stanza import E
 from tidings.gateways.xmpp.xep_0198 import handler as sm_handler
+from tidings.gateways.xmpp.xep_0352 import handler as csi_handler
 
 if TYPE_CHECKING:
+    from tidings.core.scram_credentials import ScramLogin
     from tidings.gateways.xmpp.gateway import XmppGateway
 
 log = logging.getLogger("tidings.gateways.xmpp")
+
+
+def _user_of(authcid: str) -> tuple[int, int]:
+    """``(user_id, app_id)`` of a SASL name: ``<userId>-<appId>`` or a JID with that local
+    part; raises :class:`JidError`."""
+    local = JID.parse(authcid).local if "@" in authcid else authcid
+    return parse_user_local(local)
 
 
 class LinkTransport(Protocol):
@@ -45,6 +57,8 @@ class LinkTransport(Protocol):
     def close(self) -> None: ...
 
     async def start_tls(self) -> None: ...
+
+    def channel_bindings(self) -> dict[str, bytes]: ...
 
     @property
     def peer(self) -> str: ...
@@ -59,6 +73,8 @@ class Link:
         self.transport = transport
         self.actor: Actor | None = None
         self.session: Session | None = None
+        #: The SCRAM exchange waiting for the client-final-message, and its login.
+        self._scram: tuple[ScramServer, ScramLogin] | None = None
         # A peer that has not authenticated in time is shut out (TIDINGS_AUTH_TIMEOUT).
         self._auth_timer: asyncio.TimerHandle | None = None
         timeout = gateway.core.settings.auth_timeout
@@ -112,9 +128,14 @@ class Link:
         if isinstance(event, StartTlsRequested):
             self.flush()
             await self.transport.start_tls()
-            self.stream.tls_established()
+            self.stream.tls_established(self.transport.channel_bindings())
         elif isinstance(event, AuthRequested):
-            await self._authenticate(event)
+            if isinstance(event.credentials, ClientFirst):
+                await self._scram_first(event.credentials)
+            else:
+                await self._authenticate(event.credentials)
+        elif isinstance(event, SaslResponse):
+            await self._scram_final(event.data)
         elif isinstance(event, BindRequested):
             await self._bind(event)
         elif isinstance(event, ResumeRequested):
@@ -124,33 +145,92 @@ class Link:
                 self.session.sm.received()
             await dispatch.stanza(self.session, event.element)
         elif isinstance(event, NonzaReceived) and self.session is not None:
-            sm_handler.handle(self.session, event.element)
+            if event.element.tag.startswith(f"{{{csi_handler.NS}}}"):
+                csi_handler.handle(self.session, event.element)
+            else:
+                sm_handler.handle(self.session, event.element)
         elif isinstance(event, StreamClosed):
             await self._closed(event)
 
-    async def _authenticate(self, event: AuthRequested) -> None:
-        creds = event.credentials
+    async def _authenticate(self, creds: PlainCredentials) -> None:
         try:
-            local = JID.parse(creds.authcid).local if "@" in creds.authcid else creds.authcid
-            user_id, app_id = parse_user_local(local)
+            user_id, app_id = _user_of(creds.authcid)
         except JidError:
             self.stream.auth_failed("not-authorized")
             return
         try:
             actor = await self.gateway.verify(app_id, user_id, creds.password, self.transport.peer)
         except RateLimited as exc:
-            # RFC 6120 §6.5.9: temporary, try later; not a verdict on the password.
-            wait = max(1, round(exc.retry_after))
-            self.stream.auth_failed("temporary-auth-failure", f"too many failed logins; {wait} s")
+            self._rate_limited(exc)
             return
         if actor is None:
             self.stream.auth_failed("not-authorized")
             return
+        self._authenticated(actor)
+
+    def _authenticated(self, actor: Actor, additional_data: bytes = b"") -> None:
         self.actor = actor
         if self._auth_timer is not None:
             self._auth_timer.cancel()
             self._auth_timer = None
-        self.stream.auth_succeeded()
+        self.stream.auth_succeeded(additional_data)
+
+    async def _scram_first(self, first: ClientFirst) -> None:
+        """RFC 5802 §5: find the user's keys and answer with the server-first-message.
+        Without keys (unknown user, or an account that never logged in since SCRAM
+        came) there is nothing to check a proof against: ``not-authorized`` now, not
+        after a made-up salt (RFC 5802 §9 offers one to hide which accounts exist; our
+        usernames are sequential user ids, which hide nothing)."""
+        self._scram = None
+        try:
+            user_id, app_id = _user_of(first.username)
+            if first.authzid and _user_of(first.authzid) != (user_id, app_id):
+                raise SaslError("invalid-authzid", "one may act only as oneself")
+        except JidError:
+            self.stream.auth_failed("not-authorized")
+            return
+        except SaslError as exc:
+            self.stream.auth_failed(exc.condition, exc.text)
+            return
+        try:
+            login = await self.gateway.scram.begin(
+                app_id, user_id, first.hash_name, self.transport.peer
+            )
+        except RateLimited as exc:
+            self._rate_limited(exc)
+            return
+        if login.keys is None:
+            self.stream.auth_failed("not-authorized")
+            return
+        binding = self.stream.channel_bindings.get(first.binding, b"") if first.binding else b""
+        server = ScramServer(first, login.keys, binding)
+        self._scram = (server, login)
+        self.stream.sasl_challenge(server.server_first)
+
+    async def _scram_final(self, data: bytes) -> None:
+        """RFC 5802 §5: check the proof (charged to the login limits first)."""
+        pending, self._scram = self._scram, None
+        if pending is None:  # the stream saw a challenge the link did not send: a bug
+            self.stream.auth_failed("malformed-request")
+            return
+        server, login = pending
+        try:
+            await login.charge()
+        except RateLimited as exc:
+            self._rate_limited(exc)
+            return
+        try:
+            server_final = server.finish(data)
+        except SaslError as exc:
+            login.failed()
+            self.stream.auth_failed(exc.condition, exc.text)
+            return
+        self._authenticated(await login.succeeded(), server_final)
+
+    def _rate_limited(self, exc: RateLimited) -> None:
+        # RFC 6120 §6.5.9: temporary, try later; not a verdict on the password.
+        wait = max(1, round(exc.retry_after))
+        self.stream.auth_failed("temporary-auth-failure", f"too many failed logins; {wait} s")
 
     async def _bind(self, event: BindRequested) -> None:
         if self.actor is None:  # the stream's state machine binds only after SASL

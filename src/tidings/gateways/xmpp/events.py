@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 from tidings.gateways.xmpp.sasl import PlainCredentials
+from tidings.gateways.xmpp.scram import ClientFirst
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,18 @@ class StartTlsRequested:
 
 @dataclass(frozen=True, slots=True)
 class AuthRequested:
+    """PLAIN's credentials, or a SCRAM client-first-message to answer with
+    :meth:`~protocol.XmppStream.sasl_challenge` (or ``auth_failed``)."""
+
     mechanism: str
-    credentials: PlainCredentials
+    credentials: PlainCredentials | ClientFirst
+
+
+@dataclass(frozen=True, slots=True)
+class SaslResponse:
+    """The client's ``<response/>`` to our challenge (SCRAM's client-final-message)."""
+
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,7 @@ Event = (
     StreamOpened
     | StartTlsRequested
     | AuthRequested
+    | SaslResponse
     | BindRequested
     | ResumeRequested
     | StanzaReceived

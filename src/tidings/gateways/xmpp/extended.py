@@ -5,7 +5,7 @@ attachments, params) travels with it to XMPP recipients: live, from the offline
 store and from the archive. :func:`keep` serializes those children into the
 message's ``extensions`` column as one wrapper element::
 
-    <kept xmlns="urn:tidings:xmpp:kept:0" type="normal" via="sdk">
+    <kept xmlns="urn:tidings:xmpp:kept:0" type="normal" via="sdk" resource="...">
       <origin-id xmlns="urn:xmpp:sid:0" id="..."/>
       <request xmlns="urn:xmpp:receipts"/>
       <reactions xmlns="urn:xmpp:reactions:0" id="...">...</reactions>
@@ -15,6 +15,10 @@ message's ``extensions`` column as one wrapper element::
 (``normal`` in a 1-1 dialog). ``via="sdk"`` marks a message from the ConnectyCube
 SDK (it carried ``<extraParams>``); a message from a standard client has no
 ``via``, and its wrapper is written even when there is nothing else to keep.
+``resource`` is the standard client's resource: RFC 6120 §8.1.2.1 has the server
+stamp the sender's full JID, and clients lock a chat onto it (profanity asks for
+XEP-0184 receipts only from a full JID). The SDK's messages go out from the bare
+JID, as it expects.
 Whoever renders a stored message (live delivery, offline delivery, MAM) calls
 :func:`restore` on ``message["extensions"]`` and appends ``Kept.children`` to the
 stanza; :func:`tidings.gateways.xmpp.mapping.message_stanza` does all of it.
@@ -74,6 +78,8 @@ class Kept:
     type: str | None = None
     sdk: bool = False
     children: list[Element] = field(default_factory=list)
+    #: The sending resource of a standard client (a 1-1 message comes from it).
+    resource: str | None = None
 
     @property
     def standard(self) -> bool:
@@ -89,14 +95,17 @@ def _kept(child: Element) -> bool:
     return (namespace, local) not in _NOT_KEPT and (namespace, "") not in _NOT_KEPT
 
 
-def keep(message: Element, *, sdk: bool) -> str | None:
+def keep(message: Element, *, sdk: bool, resource: str | None = None) -> str | None:
     """The ``extensions`` to store for ``message``, or None when there is nothing."""
     children = [c for c in message if _kept(c)]
     kind = message.get("type", "normal")
     type_ = kind if kind == "normal" else None
     if sdk and not children and type_ is None:
         return None
-    wrapper = E(NS, "kept", {"type": type_, "via": "sdk" if sdk else None}, *children)
+    attributes = {"type": type_, "via": "sdk" if sdk else None, "resource": None}
+    if not sdk:
+        attributes["resource"] = resource
+    wrapper = E(NS, "kept", attributes, *children)
     return serialize(wrapper)
 
 
@@ -126,4 +135,5 @@ def restore(extensions: str | None) -> Kept | None:
         type=wrapper.get("type") or None,
         sdk=wrapper.get("via") == "sdk",
         children=list(wrapper),
+        resource=wrapper.get("resource") or None,
     )

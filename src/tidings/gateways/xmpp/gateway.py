@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from tidings.core.catch_up import MARGIN_MS, Missed, missed_messages
+from tidings.core.scram_credentials import ScramCredentials
 from tidings.core.system_messages import SystemMessageService
 from tidings.domain.errors import DomainError, RateLimited
 from tidings.domain.models import Actor
@@ -39,6 +40,10 @@ class XmppGateway:
         self.sessions_by_sm_id: dict[str, Session] = {}
         self.links: set[Link] = set()
         self.ssl_context = ssl_context
+        #: RFC 5929 §4.1 ``tls-server-end-point`` data of our certificate (SCRAM-*-PLUS).
+        self.server_end_point: bytes | None = None
+        #: SCRAM keys and the login limits they share with passwords (RFC 5802).
+        self.scram = ScramCredentials(core)
         self.system = SystemMessageService(core)
         delay = core.settings.xmpp_ack_delay_ms
         #: None: each message carries its own request for confirmation (the default).
@@ -73,7 +78,8 @@ class XmppGateway:
             await session.end()  # type: ignore[attr-defined]
 
     async def verify(self, app_id: int, user_id: int, secret: str, peer: str) -> Actor | None:
-        """The user behind SASL PLAIN: a live session token of theirs, or their password.
+        """The user behind SASL PLAIN: a live session token of theirs, or their password
+        (which also gives an account from before SCRAM its SCRAM keys).
 
         Passwords go through the core's login limits; :class:`RateLimited` is raised
         for the link to answer ``<temporary-auth-failure/>``."""
@@ -92,4 +98,14 @@ class XmppGateway:
             return None
         if session.user_id != user_id:
             return None
+        await self._remember_scram_keys(user_id, secret)
         return Actor(app_id=app_id, user_id=user_id, role=user.role)
+
+    async def _remember_scram_keys(self, user_id: int, password: str) -> None:
+        """The password was right: an account from before SCRAM gets its keys now, so
+        its next login may use SCRAM (``core/scram_credentials.py``). The login does not
+        depend on it."""
+        try:
+            await self.scram.remember(user_id, password)
+        except Exception:
+            log.exception("storing SCRAM keys for user %s failed", user_id)

@@ -8,7 +8,7 @@ declaration feeds XEP-0030: what a service advertises is what it answers.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
@@ -36,3 +36,6 @@ class IqService:
     server_features: tuple[str, ...] = ()
     account_features: tuple[str, ...] = ()
     for_accounts: bool = False
+    #: More for the server's disco#info: identities and XEP-0128 forms (XEP-0030 §3.1),
+    #: made per request as they may show settings (XEP-0363's ``max-file-size``).
+    server_info: Callable[[Session], Sequence[Element]] | None = None

@@ -78,6 +78,8 @@ def message_stanza(
     kept = restore(message.get("extensions"))
     if kept is not None and kept.type and type_ == "chat":
         type_ = kept.type  # RFC 6121 §5.2.2: ``normal`` stays ``normal``
+    if kept is not None and kept.resource and type_ != "groupchat" and not sender.resource:
+        sender = JID(sender.local, sender.domain, kept.resource)  # RFC 6120 §8.1.2.1
     stanza = E(
         ns.CLIENT,
         "message",

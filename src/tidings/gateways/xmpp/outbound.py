@@ -22,7 +22,9 @@ from tidings.gateways.xmpp.presence import handler as presence_handler
 from tidings.gateways.xmpp.roster import handler as roster_handler
 from tidings.gateways.xmpp.stanza import E
 from tidings.gateways.xmpp.xep_0085.stanza import state_element
+from tidings.gateways.xmpp.xep_0163 import notify as pep_notify
 from tidings.gateways.xmpp.xep_0184 import handler as receipts
+from tidings.gateways.xmpp.xep_0191 import handler as blocking
 from tidings.gateways.xmpp.xep_0333 import handler as markers
 from tidings.gateways.xmpp.xep_0359.ids import Sent
 
@@ -166,6 +168,10 @@ def stanzas_for(session: Session, event: Any) -> list[Element]:
         return [system_message(session, event)]
     if isinstance(event, ev.ContactChanged):  # RFC 6121 §2-3
         return roster_handler.stanzas_for(session, event)
+    if isinstance(event, ev.BlocksChanged):  # XEP-0191 §3.3-§3.5 pushes
+        return blocking.pushes_for(session, event)
+    if isinstance(event, ev.PepChanged):  # XEP-0163 §4.3
+        return pep_notify.stanzas_for(session, event)
     return []
 
 

@@ -13,6 +13,8 @@ stream; the caller sees :class:`~events.StreamClosed` with the condition.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from xml.etree.ElementTree import Element
 
@@ -23,6 +25,7 @@ from tidings.gateways.xmpp.events import (
     Event,
     NonzaReceived,
     ResumeRequested,
+    SaslResponse,
     StanzaReceived,
     StartTlsRequested,
     StreamClosed,
@@ -30,8 +33,10 @@ from tidings.gateways.xmpp.events import (
 )
 from tidings.gateways.xmpp.framing import Framing, TcpFraming, WebSocketFraming
 from tidings.gateways.xmpp.sasl import MECHANISMS, SaslError, parse_plain
+from tidings.gateways.xmpp.scram import SASL_CB, SCRAM_MECHANISMS, parse_client_first
 from tidings.gateways.xmpp.stanza import E, child, split
 from tidings.gateways.xmpp.state import ACCEPTS, StreamState, Trigger, next_state
+from tidings.gateways.xmpp.xep_0352.hold import NS as CSI
 from tidings.gateways.xmpp.xmlstream import (
     MAX_STANZA_BYTES,
     ElementReceived,
@@ -41,6 +46,7 @@ from tidings.gateways.xmpp.xmlstream import (
 )
 
 SM = "urn:xmpp:sm:3"
+ROSTER_VERSIONING = "urn:xmpp:features:rosterver"
 STANZA_KINDS = frozenset({"message", "presence", "iq"})
 
 
@@ -62,6 +68,12 @@ class XmppStream:
         )
         self.tls_available = tls_available and not websocket
         self.tls_active = False
+        #: Channel-binding data by type, once TLS is up (SCRAM-*-PLUS, XEP-0440).
+        self.channel_bindings: dict[str, bytes] = {}
+        #: The SASL exchange in progress: "" none, "first:<mechanism>" (an empty
+        #: challenge was sent for the client-first), "gateway" (the gateway is
+        #: deciding), "final" (our challenge was sent; the client's response is due).
+        self._sasl = ""
         self.stream_management = stream_management
         self.state = StreamState.OPENING
         self.authenticated = False
@@ -142,14 +154,36 @@ class XmppStream:
                 features.append(E(ns.TLS, "starttls", {}, E(ns.TLS, "required")))
                 return features
             features.append(
-                E(ns.SASL, "mechanisms", {}, *(E(ns.SASL, "mechanism", text=m) for m in MECHANISMS))
+                E(
+                    ns.SASL,
+                    "mechanisms",
+                    {},
+                    *(E(ns.SASL, "mechanism", text=m) for m in self.mechanisms()),
+                )
             )
+            if self.channel_bindings:  # XEP-0440 §2
+                types = (E(SASL_CB, "channel-binding", {"type": t}) for t in self.channel_bindings)
+                features.append(E(SASL_CB, "sasl-channel-binding", {}, *types))
         else:
             features.append(E(ns.BIND, "bind"))
             features.append(E(ns.SESSION, "session", {}, E(ns.SESSION, "optional")))
             if self.stream_management:
                 features.append(E(SM, "sm"))
+            features.append(E(CSI, "csi"))  # XEP-0352 §4.1
+            features.append(E(ROSTER_VERSIONING, "ver"))  # RFC 6121 §2.6.1
         return features
+
+    def mechanisms(self) -> tuple[str, ...]:
+        """RFC 6120 §6.3.3, in our order of preference. SCRAM only once TLS is up (so
+        never over WebSocket, whose ConnectyCube clients log in with session tokens,
+        which only PLAIN carries); the -PLUS forms only with channel-binding data."""
+        if not self.tls_active:
+            return ("PLAIN",)
+        return tuple(
+            m
+            for m in MECHANISMS
+            if m not in SCRAM_MECHANISMS or self.channel_bindings or not SCRAM_MECHANISMS[m][1]
+        )
 
     def _peer_closed(self) -> None:
         if not self.closed:
@@ -200,8 +234,10 @@ class XmppStream:
             self._starttls()
         elif kind == "auth":
             self._auth(element)
-        elif kind in ("response", "abort"):
-            self._write(E(ns.SASL, "failure", {}, E(ns.SASL, "aborted")))
+        elif kind == "response":
+            self._response(element)
+        elif kind == "abort":
+            self.auth_failed("aborted")  # RFC 6120 §6.4.4
         elif kind == "bind":
             bind = child(element, ns.BIND, "bind")
             resource = (bind.findtext(f"{{{ns.BIND}}}resource") or "") if bind is not None else ""
@@ -215,7 +251,7 @@ class XmppStream:
                 self._write(E(SM, "failed", {}, E(ns.STANZAS, "bad-request")))
                 return
             self._events.append(ResumeRequested(element.get("previd", ""), h))
-        elif kind == "sm":
+        elif kind in ("sm", "csi"):
             self._events.append(NonzaReceived(element))
         else:
             self._events.append(StanzaReceived(element))
@@ -234,6 +270,8 @@ class XmppStream:
             return local
         if namespace == SM:
             return "resume" if local == "resume" else "sm"
+        if namespace == CSI:
+            return "csi"
         return f"unknown:{local}"
 
     def _starttls(self) -> None:
@@ -249,31 +287,78 @@ class XmppStream:
             self._write(E(ns.SASL, "failure", {}, E(ns.SASL, "encryption-required")))
             return
         mechanism = element.get("mechanism", "")
-        if mechanism not in MECHANISMS:
-            self._write(E(ns.SASL, "failure", {}, E(ns.SASL, "invalid-mechanism")))
+        self._sasl = ""
+        if mechanism not in self.mechanisms():
+            self.auth_failed("invalid-mechanism")
+            return
+        if mechanism != "PLAIN":
+            text = (element.text or "").strip()
+            if not text:  # RFC 6120 §6.4.2: no initial response, so an empty challenge
+                self._sasl = f"first:{mechanism}"
+                self._write(E(ns.SASL, "challenge"))
+                return
+            self._scram_first(mechanism, text)
             return
         try:
             credentials = parse_plain(element.text or "")
         except SaslError as exc:
-            self._write(E(ns.SASL, "failure", {}, E(ns.SASL, exc.condition)))
+            self.auth_failed(exc.condition, exc.text)
             return
         self._events.append(AuthRequested(mechanism, credentials))
 
+    def _scram_first(self, mechanism: str, text: str) -> None:
+        try:
+            first = parse_client_first(mechanism, _sasl_data(text), bindings=self.channel_bindings)
+        except SaslError as exc:
+            self.auth_failed(exc.condition, exc.text)
+            return
+        self._sasl = "gateway"
+        self._events.append(AuthRequested(mechanism, first))
+
+    def _response(self, element: Element) -> None:
+        """RFC 6120 §6.4.3: the client's answer to our last challenge."""
+        step, self._sasl = self._sasl, ""
+        text = (element.text or "").strip()
+        if step.startswith("first:"):
+            self._scram_first(step.removeprefix("first:"), text)
+        elif step == "final":
+            try:
+                data = _sasl_data(text)
+            except SaslError as exc:
+                self.auth_failed(exc.condition, exc.text)
+                return
+            self._sasl = "gateway"
+            self._events.append(SaslResponse(data))
+        else:  # no challenge of ours is open
+            self.auth_failed("malformed-request" if step else "aborted")
+
     # -- answers from the gateway ------------------------------------------------------
 
-    def tls_established(self) -> None:
-        """The transport finished the TLS handshake: the client opens a new stream."""
+    def tls_established(self, channel_bindings: dict[str, bytes] | None = None) -> None:
+        """The transport finished the TLS handshake: the client opens a new stream.
+
+        ``channel_bindings``: what SCRAM-*-PLUS may bind to on it, by type."""
         self.tls_active = True
+        self.channel_bindings = dict(channel_bindings or {})
         self.framing.reset()
         self.state = next_state(self.state, Trigger.TLS_DONE)
 
-    def auth_succeeded(self) -> None:
+    def sasl_challenge(self, data: bytes) -> None:
+        """RFC 6120 §6.4.3: a challenge (SCRAM's server-first-message); a response is due."""
+        self._sasl = "final"
+        self._write(E(ns.SASL, "challenge", text=base64.b64encode(data).decode()))
+
+    def auth_succeeded(self, additional_data: bytes = b"") -> None:
+        """RFC 6120 §6.4.6: ``additional_data`` is SCRAM's server-final-message."""
+        self._sasl = ""
         self.authenticated = True
-        self._write(E(ns.SASL, "success"))
+        text = base64.b64encode(additional_data).decode() if additional_data else None
+        self._write(E(ns.SASL, "success", text=text))
         self.framing.reset()
         self.state = next_state(self.state, Trigger.AUTH_OK)
 
     def auth_failed(self, condition: str = "not-authorized", text: str = "") -> None:
+        self._sasl = ""
         self._write(
             E(
                 ns.SASL,
@@ -306,6 +391,16 @@ class XmppStream:
 
     def _write(self, element: Element) -> None:
         self._out.append(self.framing.write(element))
+
+
+def _sasl_data(text: str) -> bytes:
+    """RFC 6120 §6.4.2: base64, where ``=`` is an empty response."""
+    if text == "=":
+        return b""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise SaslError("incorrect-encoding", "not base64") from None
 
 
 __all__ = ["SM", "XmppStream"]

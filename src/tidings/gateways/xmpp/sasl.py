@@ -1,9 +1,10 @@
-"""SASL PLAIN (RFC 4616) as XMPP uses it (RFC 6120 §6; connectycube-wire §9.3).
+"""SASL as XMPP uses it (RFC 6120 §6; connectycube-wire §9.3): the mechanisms, and PLAIN.
 
-Only PLAIN is offered. SCRAM-SHA-1/256 need a salted key derived from the
-plaintext password, and tidings stores argon2id hashes only, so a SCRAM
-exchange could not be verified; offering it would also make the Node SDK pick it.
-The password may be the user's password or a live session token.
+PLAIN (RFC 4616) carries the password or a live session token. The SCRAM
+mechanisms (RFC 5802, RFC 7677) live in :mod:`scram`; they check stored SCRAM
+keys (``core/scram_keys.py``), so they work with passwords only, never with a
+session token. A stream offers SCRAM on TLS-protected TCP only: over WebSocket
+the ConnectyCube SDK would choose SCRAM-SHA-1 over PLAIN and fail with its token.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-MECHANISMS = ("PLAIN",)
+#: Every mechanism, in the order offered (strongest first); each stream offers those its
+#: transport allows (``protocol.py``).
+MECHANISMS = ("SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN")
 
 
 class SaslError(ValueError):

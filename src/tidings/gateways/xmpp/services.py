@@ -15,17 +15,24 @@ from tidings.gateways.xmpp.roster import handler as roster
 from tidings.gateways.xmpp.xep_0012 import handler as last_activity
 from tidings.gateways.xmpp.xep_0016 import handler as privacy
 from tidings.gateways.xmpp.xep_0030 import handler as disco
+from tidings.gateways.xmpp.xep_0049 import handler as private_storage
+from tidings.gateways.xmpp.xep_0054 import handler as vcard
+from tidings.gateways.xmpp.xep_0163 import handler as pep
+from tidings.gateways.xmpp.xep_0191 import handler as blocking
 from tidings.gateways.xmpp.xep_0199 import handler as ping
 from tidings.gateways.xmpp.xep_0280 import handler as carbons
 from tidings.gateways.xmpp.xep_0313 import handler as mam
+from tidings.gateways.xmpp.xep_0357 import handler as push
+from tidings.gateways.xmpp.xep_0363 import handler as http_upload
 
 #: Handled on ``<message>``: XEP-0359 stanza ids, XEP-0184 receipts, XEP-0333
-#: markers, XEP-0085 chat states.
+#: markers, XEP-0085 chat states, XEP-0249 direct invitations (routed intact).
 MESSAGE_FEATURES = (
     "urn:xmpp:sid:0",
     "urn:xmpp:receipts",
     "urn:xmpp:chat-markers:0",
     "http://jabber.org/protocol/chatstates",
+    "jabber:x:conference",
 )
 
 _FOLDERS: tuple[IqService, ...] = (
@@ -33,10 +40,17 @@ _FOLDERS: tuple[IqService, ...] = (
     carbons.SERVICE,
     roster.SERVICE,
     privacy.SERVICE,
+    blocking.SERVICE,
+    vcard.SERVICE,
     last_activity.SERVICE,
     mam.SERVICE,
     connectycube.MOBILE,
     connectycube.STATUS_STREAMING,
+    http_upload.SERVICE,
+    pep.SERVICE,
+    pep.OWNER,
+    private_storage.SERVICE,
+    push.SERVICE,
 )
 
 
@@ -50,8 +64,11 @@ def _features(kind: str) -> tuple[str, ...]:
 _DISCO = (disco.INFO, disco.ITEMS)
 SERVER_FEATURES = (*MESSAGE_FEATURES, *_features("server_features"), *_DISCO)
 ACCOUNT_FEATURES = (*_DISCO, *_features("account_features"))
+#: Identities and forms services add to the server's disco#info (XEP-0128).
+_SERVER_INFO = tuple(f.server_info for f in _FOLDERS if f.server_info is not None)
 
 #: The services by namespace, XEP-0030's included (it advertises all the others).
 BY_NAMESPACE: dict[str, IqService] = {
-    s.namespace: s for s in (*_FOLDERS, *disco.services(SERVER_FEATURES, ACCOUNT_FEATURES))
+    s.namespace: s
+    for s in (*_FOLDERS, *disco.services(SERVER_FEATURES, ACCOUNT_FEATURES, _SERVER_INFO))
 }

@@ -37,6 +37,7 @@ from tidings.gateways.xmpp.presence import handler as presence_handler
 from tidings.gateways.xmpp.xep_0198 import handler as sm_handler
 from tidings.gateways.xmpp.xep_0198.stanza import StreamManagement, request
 from tidings.gateways.xmpp.xep_0199.stanza import ping
+from tidings.gateways.xmpp.xep_0352.hold import ClientState
 
 if TYPE_CHECKING:
     from tidings.gateways.xmpp.connection import Link
@@ -72,6 +73,8 @@ class Session:
         #: Wall-clock ms of the initial presence; older messages are not news to it.
         self.available_since_ms = 0
         self.roster_requested = False
+        #: RFC 6121 §2.6: it asked for the roster with a version, so pushes carry one.
+        self.roster_versioned = False
         #: RFC 6121 §4.6: (user id, resource or None) given directed presence.
         self.directed: set[tuple[int, str | None]] = set()
         self.dialog_types: dict[str, str] = {}
@@ -92,6 +95,8 @@ class Session:
         self._expiry: asyncio.TimerHandle | None = None
         self._presence_id: str | None = None
         self.ended = False
+        #: XEP-0352: made on the client's first ``<inactive/>``; holds what can wait.
+        self.csi: ClientState | None = None
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -111,6 +116,8 @@ class Session:
 
     def resumed(self) -> None:
         """The stanzas after the client's ``h`` were written again: ask for their ack."""
+        if self.csi is not None:  # XEP-0352 §5.2: a resumed stream starts active
+            self.client_state(inactive=False)
         if self._confirmations and self.link is not None:
             self._confirmations.requested()
             self.link.write_element(request())
@@ -178,7 +185,36 @@ class Session:
         ``handed``: the stored message the stanza carries. A request for
         confirmation follows it in the same write (or, with an ack delay, soon
         after); the answer marks it delivered.
+
+        While the client is inactive (XEP-0352) what can wait is held, uncounted
+        until written; an important stanza first releases what was held, in order
+        (an iq passes without: :mod:`.xep_0352.hold`).
         """
+        csi = self.csi
+        if csi is not None:
+            if handed is None and csi.hold(stanza):
+                if csi.overflowing():
+                    self._release_held(csi)
+                return
+            if csi.releases(stanza):
+                self._release_held(csi)
+        self._send_now(stanza, handed)
+
+    def client_state(self, *, inactive: bool) -> None:
+        """XEP-0352 §4.2 ``<inactive/>`` / ``<active/>``: hold, or release what was held."""
+        if self.csi is None:
+            if not inactive:
+                return
+            self.csi = ClientState()
+        self.csi.inactive = inactive
+        if not inactive and len(self.csi):
+            self._release_held(self.csi)
+
+    def _release_held(self, csi: ClientState) -> None:
+        for stanza in csi.release():
+            self._send_now(stanza, None)
+
+    def _send_now(self, stanza: Element, handed: Handed | None) -> None:
         sm = self.sm
         if sm is not None:
             sm.sending(stanza)

@@ -51,7 +51,7 @@ ACCEPTS: dict[StreamState, frozenset[str]] = {
     S.OPENING: frozenset({"open"}),
     S.AUTHENTICATING: frozenset({"starttls", "auth", "response", "abort"}),
     S.BINDING: frozenset({"bind", "resume", "session"}),
-    S.READY: frozenset({"stanza", "sm", "session"}),
+    S.READY: frozenset({"stanza", "sm", "csi", "session"}),
     S.CLOSED: frozenset(),
 }
 

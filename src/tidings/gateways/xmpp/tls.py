@@ -66,6 +66,13 @@ class TlsSession:
             raise TlsError(str(exc), self._outgoing.read()) from None
         return b"".join(plaintext), self._outgoing.read()
 
+    def tls_unique(self) -> bytes | None:
+        """RFC 5929 §3 ``tls-unique`` for SCRAM-*-PLUS; None on TLS 1.3, where RFC 9266 §3
+        forbids it, and before the handshake."""
+        if not self.handshake_done or self._ssl.version() in (None, "TLSv1.3"):
+            return None
+        return self._ssl.get_channel_binding("tls-unique")
+
     def encrypt(self, plaintext: bytes) -> bytes:
         """Records for ``plaintext``; only valid once the handshake is done."""
         if self.closed or not self.handshake_done or not plaintext:

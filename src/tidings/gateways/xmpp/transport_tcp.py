@@ -49,6 +49,7 @@ class XmppTcpProtocol(asyncio.Protocol):
     """
 
     __slots__ = (
+        "_direct_tls",
         "_eof",
         "_finished",
         "_handshake",
@@ -60,14 +61,20 @@ class XmppTcpProtocol(asyncio.Protocol):
         "_sweeper",
         "_task",
         "_tls",
+        "_tls_ready",
         "_transport",
         "_writing_paused",
         "gateway",
         "link",
     )
 
-    def __init__(self, gateway: XmppGateway, sweeper: _IdleSweeper) -> None:
+    def __init__(
+        self, gateway: XmppGateway, sweeper: _IdleSweeper, *, direct_tls: bool = False
+    ) -> None:
         self.gateway = gateway
+        #: XEP-0368: TLS from the first byte, no STARTTLS.
+        self._direct_tls = direct_tls
+        self._tls_ready = False
         self._sweeper = sweeper
         self.link: Link | None = None
         self._transport: asyncio.Transport | None = None
@@ -94,6 +101,12 @@ class XmppTcpProtocol(asyncio.Protocol):
         stream = XmppStream(
             self.gateway.addressing.domain, tls_available=self.gateway.ssl_context is not None
         )
+        if self._direct_tls and self.gateway.ssl_context is not None:
+            # XEP-0368: the handshake comes first; the stream then opens already secure,
+            # so no <starttls/> is offered. A peer speaking plain XML fails the handshake
+            # and is dropped (TlsError in _decrypt) before any XML is parsed.
+            self._tls = TlsSession(self.gateway.ssl_context)
+            stream.tls_active = True
         self.link = Link(self.gateway, stream, self)
         self.gateway.links.add(self.link)
         self._last_read = asyncio.get_running_loop().time()
@@ -160,6 +173,16 @@ class XmppTcpProtocol(asyncio.Protocol):
                 transport.write(notify)
         transport.close()
 
+    def channel_bindings(self) -> dict[str, bytes]:
+        """What SCRAM-*-PLUS can bind to on this connection (``channel_binding.py``)."""
+        found: dict[str, bytes] = {}
+        unique = self._tls.tls_unique() if self._tls is not None else None
+        if unique:
+            found["tls-unique"] = unique
+        if self._tls is not None and self.gateway.server_end_point:
+            found["tls-server-end-point"] = self.gateway.server_end_point
+        return found
+
     async def start_tls(self) -> None:
         """Switch to TLS and return once the handshake is done.
 
@@ -205,6 +228,10 @@ class XmppTcpProtocol(asyncio.Protocol):
             self._transport.write(out)
         if self._tls.handshake_done and self._handshake is not None and not self._handshake.done():
             self._handshake.set_result(None)
+        if self._direct_tls and self._tls.handshake_done and not self._tls_ready:
+            self._tls_ready = True
+            if self.link is not None:  # for SCRAM-*-PLUS, as after STARTTLS
+                self.link.stream.channel_bindings = self.channel_bindings()
         if self._tls.peer_closed:
             if plaintext:
                 self._queue(plaintext)
@@ -309,7 +336,13 @@ class _IdleSweeper:
             self._handle = loop.call_later(SWEEP_INTERVAL, self._sweep)
 
 
-async def start_tcp_server(gateway: XmppGateway, host: str, port: int) -> asyncio.Server:
+async def start_tcp_server(
+    gateway: XmppGateway, host: str, port: int, *, direct_tls: bool = False
+) -> asyncio.Server:
+    """A c2s listener; ``direct_tls``: XEP-0368, TLS before the stream (needs the
+    gateway's TLS context)."""
     loop = asyncio.get_running_loop()
     sweeper = _IdleSweeper()
-    return await loop.create_server(lambda: XmppTcpProtocol(gateway, sweeper), host, port)
+    return await loop.create_server(
+        lambda: XmppTcpProtocol(gateway, sweeper, direct_tls=direct_tls), host, port
+    )

@@ -40,6 +40,9 @@ class _WsTransport:
     def close(self) -> None:
         self.outbox.put_nowait(None)
 
+    def channel_bindings(self) -> dict[str, bytes]:
+        return {}  # the TLS under a WebSocket is not ours to see
+
     async def start_tls(self) -> None:  # pragma: no cover - never offered over WebSocket
         raise RuntimeError("TLS is the WebSocket's business")
 

@@ -20,6 +20,8 @@ from tidings.domain import events as ev
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.presence import stanza
 from tidings.gateways.xmpp.roster import handler as roster
+from tidings.gateways.xmpp.xep_0153 import handler as xep_0153
+from tidings.gateways.xmpp.xep_0163 import notify as pep_notify
 
 if TYPE_CHECKING:
     from tidings.gateways.xmpp.session import Session
@@ -47,6 +49,7 @@ async def handle(session: Session, element: Element) -> None:
 
 async def _available(session: Session, data: dict[str, Any]) -> None:
     initial = not session.available
+    await xep_0153.stamp(session, data)
     session.became_available()
     resource = session.jid.resource
     if session.connection_id is not None:
@@ -58,6 +61,8 @@ async def _available(session: Session, data: dict[str, Any]) -> None:
     for event in await session.core.presence.probe(session.actor):
         for element in stanzas_for(session, event):
             session.send(element)
+    for element in await pep_notify.last_items(session):  # XEP-0163 §4.3.2
+        session.send(element)
     me = session.jid
     for user_id in await session.core.contacts.pending_requests(session.actor):
         other = session.addressing.user(user_id, session.app_id)
@@ -117,5 +122,6 @@ def stanzas_for(session: Session, event: ev.ResourcePresenceChanged) -> list[Ele
             show=event.show,
             status=event.status,
             priority=event.priority,
+            photo=event.avatar_hash,
         )
     ]

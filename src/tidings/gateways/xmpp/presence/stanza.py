@@ -6,6 +6,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from tidings.gateways.xmpp.stanza import E
+from tidings.gateways.xmpp.xep_0153.stanza import avatar_update
 
 CLIENT = "jabber:client"
 SHOWS = ("away", "chat", "dnd", "xa")
@@ -38,8 +39,12 @@ def write(
     status: str | None = None,
     priority: int = 0,
     type_: str | None = None,
+    photo: str | None = None,
 ) -> Element:
-    """A presence from ``from_``; ``type_`` for subscription presences (§3)."""
+    """A presence from ``from_``; ``type_`` for subscription presences (§3).
+
+    ``photo``: the sender's avatar hash as the server knows it, carried as XEP-0153
+    §3.1 ``<x xmlns='vcard-temp:x:update'><photo/></x>`` (``""``: no avatar)."""
     if type_ is None and not available:
         type_ = "unavailable"
     return E(
@@ -49,4 +54,5 @@ def write(
         E(CLIENT, "show", text=show) if available and show in SHOWS else None,
         E(CLIENT, "status", text=status) if status and available else None,
         E(CLIENT, "priority", text=str(priority)) if available and priority else None,
+        avatar_update(photo) if available and photo is not None else None,
     )

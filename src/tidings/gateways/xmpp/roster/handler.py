@@ -9,7 +9,15 @@ from xml.etree.ElementTree import Element
 from tidings.domain import events as ev
 from tidings.gateways.xmpp.iq_service import IqService
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
-from tidings.gateways.xmpp.roster.stanza import CLIENT, GONE, NS, item, read_item, roster_push
+from tidings.gateways.xmpp.roster.stanza import (
+    CLIENT,
+    GONE,
+    NS,
+    item,
+    read_item,
+    roster_push,
+    version,
+)
 from tidings.gateways.xmpp.stanza import E, child, error_reply, iq_result
 
 if TYPE_CHECKING:
@@ -41,7 +49,14 @@ async def handle_iq(session: Session, iq: Element) -> Element:
             item(session.addressing.user(c.user_id, session.app_id), c.status, c.name, c.groups)
             for c in contacts
         ]
-        return iq_result(iq, E(NS, "query", {}, *items), from_=None)
+        cached = query.get("ver")
+        if cached is None:
+            return iq_result(iq, E(NS, "query", {}, *items), from_=None)
+        session.roster_versioned = True  # §2.6.3: its pushes carry a version
+        current = version(items)
+        if cached == current:
+            return iq_result(iq, from_=None)  # §2.6.3: the cached roster is current
+        return iq_result(iq, E(NS, "query", {"ver": current}, *items), from_=None)
     if iq.get("type") != "set":
         return error_reply(iq, "bad-request", "roster get or set")
     entry, problem = read_item(query)
@@ -81,7 +96,10 @@ def stanzas_for(session: Session, event: ev.ContactChanged) -> list[Element]:
         entry = item(other, event.status, event.item_name, event.groups)
         if event.status in GONE:
             entry = item(other, "removed")
-        out.append(roster_push(session.jid, entry, f"push-{secrets.token_hex(6)}"))
+        # §2.6.3: a pushed version is never the digest of a whole roster, so a client
+        # that comes back with it gets the roster as it is then, whatever it missed.
+        ver = f"push-{secrets.token_hex(8)}" if session.roster_versioned else None
+        out.append(roster_push(session.jid, entry, f"push-{secrets.token_hex(6)}", ver))
     kinds = (event.presence or "").split()
     if event.status == "rejected" and not kinds:
         kinds = ["unsubscribed"]  # §3.2: the requester learns of a refusal

@@ -8,11 +8,12 @@ so on; ``removed`` (and the contact-list API's ``rejected``) is an item removed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from xml.etree.ElementTree import Element
 
 from tidings.gateways.xmpp.jid import JID
-from tidings.gateways.xmpp.stanza import E
+from tidings.gateways.xmpp.stanza import E, serialize
 
 NS = "jabber:iq:roster"
 CLIENT = "jabber:client"
@@ -50,13 +51,27 @@ def item(jid: JID, status: str, name: str | None = None, groups: Iterable[str] =
     )
 
 
-def roster_push(to: JID, entry: Element, push_id: str) -> Element:
-    """§2.1.6: an iq set from the user's bare JID (or none) to each interested resource."""
+def version(items: Iterable[Element]) -> str:
+    """§2.6: the roster's version, a digest of every item as it would be sent.
+
+    Equal rosters have equal versions, so a client whose cached roster is current
+    gets an empty result; any change makes another digest, so a client that missed a
+    push gets the whole roster. The order of items does not count."""
+    digest = hashlib.sha256()
+    for text in sorted(serialize(i) for i in items):
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:24]
+
+
+def roster_push(to: JID, entry: Element, push_id: str, ver: str | None = None) -> Element:
+    """§2.1.6: an iq set from the user's bare JID (or none) to each interested resource;
+    ``ver`` (§2.6.3) for a resource that versions its roster."""
     return E(
         CLIENT,
         "iq",
         {"type": "set", "id": push_id, "to": str(to)},
-        E(NS, "query", {}, entry),
+        E(NS, "query", {"ver": ver}, entry),
     )
 
 

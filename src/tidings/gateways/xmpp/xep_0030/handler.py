@@ -11,6 +11,7 @@ that resource (``iq_routing``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
@@ -27,8 +28,15 @@ INFO = ns.DISCO_INFO
 ITEMS = ns.DISCO_ITEMS
 
 
-def _info(iq: Element, identity: dict[str, str], features: tuple[str, ...]) -> Element:
+def _info(
+    iq: Element,
+    identity: dict[str, str],
+    features: tuple[str, ...],
+    extras: Sequence[Element] = (),
+) -> Element:
+    """§3.1; ``extras`` are more identities (listed with ours) and XEP-0128 forms (last)."""
     node = iq[0].get("node")
+    more_identities = [e for e in extras if e.tag == f"{{{INFO}}}identity"]
     return iq_result(
         iq,
         E(
@@ -36,13 +44,15 @@ def _info(iq: Element, identity: dict[str, str], features: tuple[str, ...]) -> E
             "query",
             {"node": node},
             E(INFO, "identity", identity),
+            *more_identities,
             *(E(INFO, "feature", {"var": f}) for f in features),
+            *(e for e in extras if e.tag != f"{{{INFO}}}identity"),
         ),
     )
 
 
-def server_info(iq: Element, features: tuple[str, ...]) -> Element:
-    return _info(iq, {"category": "server", "type": "im", "name": "tidings"}, features)
+def server_info(iq: Element, features: tuple[str, ...], extras: Sequence[Element] = ()) -> Element:
+    return _info(iq, {"category": "server", "type": "im", "name": "tidings"}, features, extras)
 
 
 def muc_service_info(iq: Element) -> Element:
@@ -51,8 +61,10 @@ def muc_service_info(iq: Element) -> Element:
 
 
 def account_info(iq: Element, features: tuple[str, ...]) -> Element:
-    """§3.1 on a bare JID: the account, not the server (RFC 6120 §10.5.4)."""
-    return _info(iq, {"category": "account", "type": "registered"}, features)
+    """§3.1 on a bare JID: the account, not the server (RFC 6120 §10.5.4); the account
+    is also a personal eventing service (XEP-0163 §6: identity ``pubsub/pep``)."""
+    pep = E(INFO, "identity", {"category": "pubsub", "type": "pep"})
+    return _info(iq, {"category": "account", "type": "registered"}, features, [pep])
 
 
 def items(iq: Element, *jids: str) -> Element:
@@ -61,9 +73,12 @@ def items(iq: Element, *jids: str) -> Element:
 
 
 def services(
-    server_features: tuple[str, ...], account_features: tuple[str, ...]
+    server_features: tuple[str, ...],
+    account_features: tuple[str, ...],
+    server_extras: tuple[Callable[[Session], Sequence[Element]], ...] = (),
 ) -> tuple[IqService, IqService]:
-    """disco#info and disco#items, advertising what the other services declared."""
+    """disco#info and disco#items, advertising what the other services declared
+    (``server_extras``: their identities and forms for the server's info)."""
 
     def target(session: Session, iq: Element) -> tuple[JID | None, bool]:
         try:
@@ -80,7 +95,11 @@ def services(
             return muc_service_info(iq)
         if to is not None and to.local:
             return account_info(iq, account_features)
-        return server_info(iq, server_features)
+        if iq[0].get("node"):
+            return server_info(iq, server_features)  # a node's info is the node's
+        return server_info(
+            iq, server_features, [e for more in server_extras for e in more(session)]
+        )
 
     async def items_of(session: Session, iq: Element) -> Element:
         if iq.get("type") != "get":

@@ -1,0 +1,1 @@
+"""XEP-0153 vCard-based avatars: the avatar hash in presence, from ``core.users``."""

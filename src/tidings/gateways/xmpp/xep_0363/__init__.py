@@ -1,0 +1,1 @@
+"""XEP-0363 HTTP File Upload: slots over XMPP, bytes over the HTTP port."""
