@@ -7,7 +7,7 @@
     tidings app update APP_ID [--auth-url URL] [--webhook-url URL] [--webhook-secret S]
                               [--gms-services NAME[,NAME]] [--apns-key-file F] [--apns-key-id K]
                               [--apns-team-id T] [--apns-bundle B] [--apns-environment E]
-                              [--fcm-service-account F] [--json]
+                              [--fcm-service-account F] [--operator|--no-operator] [--json]
     tidings app list [--json]
     tidings app delete APP_ID [--json]
     tidings user create APP_ID --login L --password P [--full-name N] [--role R] [--json]
@@ -90,6 +90,7 @@ def _settings_json(config: dict[str, Any]) -> dict[str, Any]:
     account = _section(_section(config, "fcm"), "credentials")
     return {
         "gms_services": _section(config, "gms").get("callback_services"),
+        "operator": config.get("operator") is True,
         "webhook_secret_set": bool(config.get("webhook_secret")),
         "apns": {
             "key_id": apns.get("key_id"),
@@ -230,6 +231,8 @@ def _config_changes(args: argparse.Namespace, config: dict[str, Any]) -> dict[st
     }
     if args.webhook_secret is not None:
         changes["webhook_secret"] = args.webhook_secret or None
+    if args.operator is not None:
+        changes["operator"] = args.operator
     if args.gms_services is not None:
         names = [n.strip() for n in args.gms_services.split(",") if n.strip()]
         if not names or any(not n.replace("-", "").replace("_", "").isalnum() for n in names):
@@ -307,12 +310,8 @@ def cmd_app_list(args: argparse.Namespace) -> int:
 
 
 def cmd_app_delete(args: argparse.Namespace) -> int:
-    from tidings.store.app_data import delete_app
-
     async def action(core: Any) -> Any:
-        await core.apps.get_app(args.app_id)  # app_not_found before anything moves
-        async with core.db.transaction() as conn:
-            return await delete_app(conn, args.app_id)
+        return await core.apps.delete_app(args.app_id)
 
     removed = asyncio.run(_with_core(_settings(args), action))
     _print({"app_id": args.app_id, "deleted": True, "rows": removed}, args.json)
@@ -562,6 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--apns-environment", choices=["production", "development"], help="APNs: which gateway"
     )
     update.add_argument("--fcm-service-account", metavar="FILE", help="FCM: service account JSON")
+    update.add_argument(
+        "--operator",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="its admins see and create every app in the admin panel",
+    )
     update.set_defaults(func=cmd_app_update)
     app.add_parser("list", parents=[common, as_json], help="list apps").set_defaults(
         func=cmd_app_list

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
+import pytest
 
 from tests.conftest import TestServer
 from tests.integration.browser import HARNESS, ROOT, run_flow
@@ -65,6 +66,7 @@ async def _dead_count(server: TestServer, app: App) -> bool:
     return (await outbox_states(server, app)).get("dead", 0) == 1
 
 
+@pytest.mark.slow
 async def test_admin_configures_the_app_in_the_browser(
     server: TestServer, apns: FakeAPNs, tmp_path: Path
 ) -> None:
@@ -72,7 +74,8 @@ async def test_admin_configures_the_app_in_the_browser(
     # Where APNs is (the local stand-in and its CA): an operator's deployment detail,
     # not shown on the panel. The credentials come from the browser.
     endpoint = {k: apns.app_config()[k] for k in ("url", "sandbox_url", "ca_file")}
-    app = await server.core.apps.update_app(app.id, config={"apns": endpoint})
+    # An operator's app (`tidings app update APP_ID --operator`): its admins make apps.
+    app = await server.core.apps.update_app(app.id, config={"apns": endpoint, "operator": True})
     login = await admin_of(server, app)
     talk = await dead_push(server, app, "sent before the key was set")
     token = talk.bob_token
@@ -89,6 +92,9 @@ async def test_admin_configures_the_app_in_the_browser(
             "APNS_TEAM_ID": apns.team_id,
             "APNS_BUNDLE": apns.topic,
             "DEAD_ID": str(talk.dead_id),
+            "NEW_APP": "Acme Two",
+            "NEW_ADMIN": "second-admin",
+            "NEW_PASSWORD": "second-password-1",
             "SCREENSHOT_DIR": str(ROOT / "docs" / "screenshots") if wanted else "",
         },
         limit=120,
@@ -130,6 +136,13 @@ async def test_admin_configures_the_app_in_the_browser(
         "title": "Alice Liddell",
         "body": "Alice Liddell wrote: second thoughts",
     }
+
+    # The app made in the browser exists, and its first admin signs in to it.
+    made = await server.core.apps.get_app(int(steps["app_created"]["id"]))
+    assert made.name == "Acme Two" and steps["app_created"]["heading"] == "Acme Two is ready"
+    assert made.config.get("operator") is None, "operators are made by the CLI only"
+    second = await server.core.auth.login(made.id, "second-admin", "second-password-1")
+    assert (await server.core.auth.authenticate(second.token)).is_admin
 
     # Bob, a user of the app, is in the broadcast and has its message.
     (broadcast,) = (await talk.bob.list_dialogs(type="broadcast"))["items"]
@@ -303,3 +316,40 @@ async def test_the_overview_counts_this_apps_traffic(server: TestServer) -> None
         assert 'id="conn-realtime">' in numbers
     finally:
         await admin.aclose()
+
+
+async def test_only_an_operators_admins_make_apps(server: TestServer) -> None:
+    """The Apps page is an operator's: another admin gets a 403 and no link; a refused
+    form (no admin, a short password, no name) leaves no app behind."""
+    plain, operator = await server.new_app("Plain"), await server.new_app("Operator")
+    await server.core.apps.update_app(operator.id, config={"operator": True})
+    admin = await Admin.sign_in(server, await admin_of(server, plain))
+    boss = await Admin.sign_in(server, await admin_of(server, operator))
+    try:
+        overview = await admin.client.get("/admin/overview")
+        assert 'href="/admin/apps"' not in overview.text
+        assert (await admin.client.get("/admin/apps")).status_code == 403
+        refused = await admin.post(
+            "/admin/apps", name="Sneaky", admin_login="x", admin_password="y" * 12
+        )
+        assert refused.status_code == 403
+        before = len(await server.core.apps.list_apps())
+        for form, reason in (
+            ({"name": "No admin", "admin_login": "", "admin_password": "long-enough-1"}, "admin"),
+            ({"name": "Short", "admin_login": "boss-two", "admin_password": "short"}, "password"),
+            ({"name": " ", "admin_login": "boss-two", "admin_password": "long-enough-1"}, "name"),
+        ):
+            answer = await boss.post("/admin/apps", **form)
+            assert answer.status_code == 400 and reason in alert(answer), (form, alert(answer))
+        after = await server.core.apps.list_apps()
+        print(f"apps before {before}, after the refused forms {len(after)}")
+        assert len(after) == before and not any(a.name == "Short" for a in after)
+        made = await boss.post(
+            "/admin/apps", name="Fresh", admin_login="boss-two", admin_password="long-enough-1"
+        )
+        assert made.status_code == 303 and made.headers["location"].startswith("/admin/apps?")
+        listing = await boss.client.get(made.headers["location"])
+        assert "Fresh is ready" in listing.text and 'href="/admin/apps"' in listing.text
+    finally:
+        await admin.aclose()
+        await boss.aclose()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.processes import ServerProcess, run_cli_json
 from tidings.cli import _with_core
@@ -69,6 +70,7 @@ async def handshake(http: httpx.AsyncClient, node: str, ext: dict | None = None)
     return reply["clientId"]
 
 
+@pytest.mark.slow
 async def test_session_follows_the_client_to_another_node(
     cluster_env: dict[str, str], postgres_url: str, tmp_path: Path
 ) -> None:

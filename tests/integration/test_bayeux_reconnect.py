@@ -63,6 +63,7 @@ async def next_step(proc: asyncio.subprocess.Process, step: str) -> dict[str, An
             return value
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["long-polling", "websocket"])
 async def test_cometd_js_rehandshakes_after_the_server_lost_its_session(
     tmp_path: Path, transport: str

@@ -170,9 +170,14 @@ async def test_app_update_sets_gms_push_and_desk_settings(tmp_path) -> None:
         "--apns-environment", "development",
         "--fcm-service-account", str(account),
         "--welcome-message", "Hello!",
+        "--operator",
     )  # fmt: skip
     settings = updated["settings"]
     assert settings["gms_services"] == ["cb-one", "cb-two"]
+    assert settings["operator"] is True  # its admins make apps in the admin panel
+    plain = await run_cli_json(env, "app", "update", app_id, "--no-operator")
+    assert plain["settings"]["operator"] is False
+    assert plain["settings"]["gms_services"] == ["cb-one", "cb-two"], "other settings stay"
     assert settings["webhook_secret_set"] is True and updated["webhook_url"].endswith("/hook")
     assert settings["apns"] == {
         "key_id": "KEY1234567",
@@ -209,6 +214,7 @@ async def test_app_update_sets_gms_push_and_desk_settings(tmp_path) -> None:
     assert unknown.status_code == 404
 
 
+@pytest.mark.slow
 async def test_users_and_agents_list_deactivate_password_delete(tmp_path) -> None:
     """`user list|deactivate|set-password|delete`, `agent list|delete`, `app delete`:
     a deactivated user cannot sign in until `set-password`; deleted ones are gone."""

@@ -15,9 +15,12 @@ import os
 import secrets
 from typing import Any
 
+import pytest
+
 from tests.integration.browser import HARNESS, ROOT, run_flow
 
 
+@pytest.mark.slow
 async def test_agent_works_the_callback_queue_and_a_gms_chat_in_the_browser(
     server: Any,
 ) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.integration.browser import HARNESS, ROOT, run_flow
@@ -396,6 +397,7 @@ async def test_counts_unread_and_pages_past_100(server: Any) -> None:
     await desk.agent.aclose()
 
 
+@pytest.mark.slow
 async def test_the_desk_features_in_the_browser(server: Any) -> None:
     async with LocalHttpServer(ok) as receiver:
         desk = await new_desk(server, "Acme Support", webhook_url=receiver.url + "/hook")

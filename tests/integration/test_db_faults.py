@@ -116,6 +116,7 @@ async def history_of(http: httpx.AsyncClient, dialog_id: str) -> list[dict[str, 
         cursor = page["next_cursor"]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_terminated_backends_lose_nothing_and_duplicate_nothing(
     tmp_path: Any, fresh_postgres: FreshDatabase

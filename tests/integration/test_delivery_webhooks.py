@@ -8,6 +8,8 @@ import time
 import tracemalloc
 from typing import Any
 
+import pytest
+
 from tests.conftest import TestServer
 from tests.integration.delivery_fakes import WebhookReceiver, eventually, running
 from tidings.core.outbox import enqueue
@@ -67,6 +69,7 @@ async def _all_delivered(server: TestServer, app: App, count: int) -> list[Any] 
     return done if len(done) == count else None
 
 
+@pytest.mark.slow
 async def test_a_push_storm_drains_with_bounded_memory(server: TestServer) -> None:
     app = await server.new_app("storm")
     receiver = WebhookReceiver(secret=app.auth_secret)

@@ -15,6 +15,8 @@ import os
 import secrets
 from typing import Any
 
+import pytest
+
 from tests.integration.browser import HARNESS, ROOT, run_flow
 from tests.integration.local_http import LocalHttpServer, Request
 from tests.integration.servicedesk_sdk import DeskDevice
@@ -24,6 +26,7 @@ async def ok(_request: Request) -> tuple[int, bytes]:
     return 200, b"{}"
 
 
+@pytest.mark.slow
 async def test_agent_answers_a_new_ticket_in_the_browser(server: Any) -> None:
     async with LocalHttpServer(ok) as receiver:
         app = await server.new_app("Acme Support")

@@ -162,6 +162,7 @@ async def start_chat_callback(http: httpx.AsyncClient, phone: Phone) -> dict[str
     return dialog
 
 
+@pytest.mark.slow
 async def test_gms_and_bayeux_tenant_and_owner_matrix(server: TestServer) -> None:
     app1, agent1 = await gms_app(server, "tenancy one")
     app2, agent2 = await gms_app(server, "tenancy two")

@@ -93,6 +93,7 @@ def tiny_png() -> bytes:
     )
 
 
+@pytest.mark.slow
 async def test_visitor_chats_with_an_agent_and_the_phone_sees_it(
     server: Any, widget_apps: Any
 ) -> None:

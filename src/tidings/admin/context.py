@@ -43,12 +43,13 @@ async def around(request: Request, actor: Actor, current: str, **extra: Any) -> 
     app = await core.apps.get_app(actor.app_id)
     me = await core.users.get_user(actor, actor.user_id)
     done = request.query_params.get("done", "")
+    operator = (app.config or {}).get("operator") is True  # see admin/apps.py
     return {
         "actor": actor,
         "app": app,
         "me": me,
         "csrf": csrf_token(request),
-        "pages": PAGES,
+        "pages": (*PAGES, ("apps", "Apps")) if operator else PAGES,
         "current": current,
         "notice": NOTICES.get(done),
         "errors": {},

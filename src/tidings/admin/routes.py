@@ -1,6 +1,7 @@
 """The admin panel's router: sign-in and sign-out here, each page in a module of
 its own (``overview``, ``app_settings``, ``alerts``, ``broadcasts``, ``people``,
-``outbox``), every form a POST that redirects back (so it works without JavaScript).
+``outbox``, and ``apps`` for operators), every form a POST that redirects back (so
+it works without JavaScript).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tidings.admin import alerts, app_settings, broadcasts, outbox, overview, people
+from tidings.admin import alerts, app_settings, apps, broadcasts, outbox, overview, people
 from tidings.admin.render import AdminRoute, page, to_login
 from tidings.admin.session import COOKIE, core_of, forget, remember
 from tidings.domain.errors import DomainError, RateLimited, Unauthenticated, Unavailable
@@ -78,5 +79,5 @@ async def logout(request: Request) -> Response:
     return response
 
 
-for module in (overview, app_settings, alerts, broadcasts, people, outbox):
+for module in (overview, app_settings, alerts, broadcasts, people, outbox, apps):
     router.include_router(module.router)

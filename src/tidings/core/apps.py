@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tidings.domain.errors import InvalidInput, NotFound
 from tidings.domain.models import App
 from tidings.observability import note_app
+from tidings.store import app_data
 from tidings.store import apps as store
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ class AppService:
     async def find_by_desk_app_id(self, desk_app_id: str) -> App | None:
         async with self.core.db.read() as conn:
             return _noted(await store.get_app_by(conn, desk_app_id=desk_app_id))
+
+    async def delete_app(self, app_id: int) -> dict[str, int]:
+        """The app and every row of it, in one transaction; rows removed per table."""
+        await self.get_app(app_id)  # app_not_found before anything moves
+        async with self.core.db.transaction() as conn:
+            return await app_data.delete_app(conn, app_id)
 
     async def list_apps(self) -> list[App]:
         async with self.core.db.read() as conn:

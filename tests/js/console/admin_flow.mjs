@@ -1,6 +1,7 @@
 // The admin panel in Debian's Chromium, for tests/integration/test_admin_panel.py.
 // Env: BASE_URL, ADMIN_LOGIN, ADMIN_PASSWORD, APNS_KEY, APNS_KEY_ID, APNS_TEAM_ID,
-// APNS_BUNDLE, DEAD_ID, HARNESS, CHROMIUM, SCREENSHOT_DIR (optional). Prints one
+// APNS_BUNDLE, DEAD_ID, NEW_APP, NEW_ADMIN, NEW_PASSWORD, HARNESS, CHROMIUM,
+// SCREENSHOT_DIR (optional). Prints one
 // JSON object last: what the admin saw at each step.
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -114,6 +115,19 @@ try {
     reason,
     notice: await text(page.getByRole("status")),
     still_dead: await page.locator(`.dead-row[data-outbox-id="${env.DEAD_ID}"]`).count(),
+  });
+
+  // An operator's admin makes a new app and its first admin.
+  await page.getByRole("link", { name: "Apps" }).click();
+  await page.getByLabel("Name").fill(env.NEW_APP);
+  await page.getByLabel("Its first admin's login").fill(env.NEW_ADMIN);
+  await page.getByLabel("Their password").fill(env.NEW_PASSWORD);
+  await page.getByRole("button", { name: "Create app" }).click();
+  await page.waitForURL(/created=/);
+  step("app_created", {
+    id: await text(page.locator("#created-id")),
+    heading: await text(page.locator("#created h2")),
+    listed: await page.locator(".app-row").count(),
   });
   result.ok = true;
 } catch (error) {
