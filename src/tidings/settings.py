@@ -232,6 +232,19 @@ class Settings(BaseSettings):
         description="Failed logins allowed per account from one client address per login "
         "window; a correct password clears the count. Failures elsewhere never block the owner.",
     )
+    password_hash_memory_kib: int = Field(
+        19456,
+        ge=1024,
+        le=4194304,
+        description="Argon2id memory per password hash, in KiB. The default with "
+        "`TIDINGS_PASSWORD_HASH_ITERATIONS=2` is OWASP's minimum for argon2id; go lower only "
+        "for test runs, where hashing thousands of throwaway passwords would dominate. A "
+        "stored hash keeps the cost it was made with, so a change applies to passwords set "
+        "from then on.",
+    )
+    password_hash_iterations: int = Field(
+        2, ge=1, le=20, description="Argon2id passes per password hash (see the memory above)."
+    )
     login_rate_per_address: int = Field(
         100,
         ge=1,

@@ -27,6 +27,9 @@ def cli_env(data_dir: Path, **variables: str) -> dict[str, str]:
             "TIDINGS_DATA_DIR": str(data_dir),
             "TIDINGS_LOG_FORMAT": "text",
             "TIDINGS_REDIS_NAMESPACE": RUN_REDIS_NAMESPACE,
+            # Cheap argon2id for throwaway passwords, as in-process servers (conftest).
+            "TIDINGS_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "TIDINGS_PASSWORD_HASH_ITERATIONS": "1",
             **variables,
         }
     )

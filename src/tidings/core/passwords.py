@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,8 +16,15 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not a password")
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+@functools.cache
+def _hasher_for(memory_kib: int, iterations: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=iterations, memory_cost=memory_kib, parallelism=1)
+
+
+async def hash_password(password: str, *, memory_kib: int = 19456, iterations: int = 2) -> str:
+    """An argon2id hash at the given cost (settings ``password_hash_*``); verifying reads
+    the cost from the hash, so hashes made at another cost keep working."""
+    return await asyncio.to_thread(_hasher_for(memory_kib, iterations).hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:

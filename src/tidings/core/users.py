@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from tidings.core import filetypes
 from tidings.core.passwords import derive_scram_keys, hash_password
 from tidings.core.scram_credentials import key_rows
+from tidings.core.scram_keys import ScramKeys
 from tidings.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from tidings.domain.models import ROLES, Actor, User
 from tidings.store import apps as store
@@ -62,11 +63,7 @@ class UserService:
             )
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-        # The SCRAM keys (RFC 5802 §3) are derived with the hash: never the password.
-        password_hash, scram_keys = await asyncio.gather(
-            hash_password(password),
-            derive_scram_keys(password, self.core.settings.scram_iterations),
-        )
+        password_hash, scram_keys = await self._credentials(password)
         now = self.core.now_ms()
         try:
             async with self.core.db.transaction() as conn:
@@ -89,6 +86,20 @@ class UserService:
                 return user
         except IntegrityError as exc:
             raise Conflict(f"login {login!r} is taken", code="login_taken") from exc
+
+    async def _credentials(self, password: str) -> tuple[str, tuple[ScramKeys, ...]]:
+        """The argon2id hash of a password and its SCRAM keys (RFC 5802 §3), made together
+        off the loop: the password itself is never stored."""
+        settings = self.core.settings
+        password_hash, keys = await asyncio.gather(
+            hash_password(
+                password,
+                memory_kib=settings.password_hash_memory_kib,
+                iterations=settings.password_hash_iterations,
+            ),
+            derive_scram_keys(password, settings.scram_iterations),
+        )
+        return password_hash, keys
 
     async def get_user(self, actor: Actor, user_id: int) -> User:
         async with self.core.db.read() as conn:
@@ -137,10 +148,7 @@ class UserService:
                 raise InvalidInput(
                     f"password must be at least {MIN_PASSWORD} characters", field="password"
                 )
-            values["password_hash"], scram_keys = await asyncio.gather(
-                hash_password(password),
-                derive_scram_keys(password, self.core.settings.scram_iterations),
-            )
+            values["password_hash"], scram_keys = await self._credentials(password)
         async with self.core.db.transaction() as conn:
             if await store.get_user(conn, actor.app_id, user_id) is None:
                 raise NotFound(f"no user {user_id}", code="user_not_found")
