@@ -1,31 +1,19 @@
 // The admin panel in Debian's Chromium, for tests/integration/test_admin_panel.py.
 // Env: BASE_URL, ADMIN_LOGIN, ADMIN_PASSWORD, APNS_KEY, APNS_KEY_ID, APNS_TEAM_ID,
-// APNS_BUNDLE, DEAD_ID, NEW_APP, NEW_ADMIN, NEW_PASSWORD, HARNESS, CHROMIUM,
+// APNS_BUNDLE, DEAD_ID, NEW_APP, NEW_ADMIN, NEW_PASSWORD, CHROMIUM,
 // SCREENSHOT_DIR (optional). Prints one
 // JSON object last: what the admin saw at each step.
-import { createRequire } from "node:module";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { launch } from "./launch.mjs";
 import { join } from "node:path";
 
 const env = process.env;
-const { chromium } = createRequire(join(env.HARNESS, "package.json"))("playwright-core");
 const base = env.BASE_URL;
 const shots = env.SCREENSHOT_DIR || "";
 const result = { steps: [] };
 const step = (name, extra = {}) => result.steps.push({ name, ...extra });
 const text = async (locator) => (await locator.textContent()).trim();
 
-const profile = mkdtempSync(join(tmpdir(), "tidings-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: env.CHROMIUM,
-  headless: true,
-  viewport: { width: 1100, height: 720 },
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const { browser, close } = await launch({ width: 1100, height: 720 });
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(15000);
@@ -134,7 +122,6 @@ try {
   result.ok = false;
   result.error = String(error && error.stack || error);
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(result));

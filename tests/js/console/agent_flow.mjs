@@ -4,7 +4,7 @@
 // (optional), CHROMIUM (default /usr/bin/chromium). Prints one JSON object on stdout:
 // what the agent saw at each step. The Python test asserts on it, then checks the
 // SDK side (poll, unread, webhook).
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,18 +41,9 @@ async function phoneSays(text, extra = {}) {
   return (await r.json()).commands_result[0];
 }
 
-const profile = mkdtempSync(join(tmpdir(), "tidings-chromium-"));
 const files = mkdtempSync(join(tmpdir(), "tidings-upload-"));
 // A fresh profile per run (Playwright passes it as --user-data-dir).
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1360, height: 820 },
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const { browser, close } = await launch({ width: 1360, height: 820 });
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(15000);
@@ -113,8 +104,7 @@ try {
   result.ok = false;
   result.error = String(error && error.stack || error);
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
   rmSync(files, { recursive: true, force: true });
 }
 console.log(JSON.stringify(result));

@@ -5,9 +5,7 @@
 // Env: BASE_URL, AGENT_EMAIL, AGENT_PASSWORD, AGENT_ID, DESK_APP_ID, SCREENSHOT_DIR
 // (optional), CHROMIUM. Prints one JSON object on stdout: what the agent saw at each
 // step. The Python test asserts on it, then checks the phone's side.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { launch } from "./launch.mjs";
 import { join } from "node:path";
 
 const env = process.env;
@@ -33,16 +31,7 @@ async function phoneSays(device, text, author = "Dana Customer") {
   return (await r.json()).commands_result[0];
 }
 
-const profile = mkdtempSync(join(tmpdir(), "tidings-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1360, height: 820 },
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const { browser, close } = await launch({ width: 1360, height: 820 });
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(15000);
@@ -224,7 +213,6 @@ try {
   result.ok = false;
   result.error = String(error && error.stack || error);
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(result));
