@@ -335,10 +335,13 @@ class CallbackService:
         return found
 
     async def cancel(self, app: App, service_id: str, owner: str | None = None) -> Callback:
-        """The phone cancels (§3.2): ``COMPLETED``/``CANCELLED``; a finished callback
-        keeps how it finished."""
+        """The phone cancels or deletes the service (§2.2, §3.2): ``COMPLETED``/
+        ``CANCELLED`` (a finished callback keeps how it finished), and a chat still
+        running on it ends as if the phone had left."""
         await self.get(app, service_id, owner)
-        return await self._finish(service_id, "CANCELLED")
+        cancelled = await self._finish(service_id, "CANCELLED")
+        await self.core.gms_chats.service_deleted(app, service_id)
+        return cancelled
 
     async def reschedule(
         self, app: App, service_id: str, new_time: str, owner: str | None = None

@@ -133,5 +133,4 @@ async def cancel(call: Call) -> Response:
     """``DELETE {base}/1/service/callback/{name}/{id}`` (§3.2)."""
     cb = await _callback(call)
     await call.core.callbacks.cancel(call.app, cb.id)
-    await call.core.gms_chats.service_deleted(call.app, cb.id)  # a running chat ends too
     return JSONResponse({})

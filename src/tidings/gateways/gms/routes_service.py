@@ -59,7 +59,6 @@ async def cancel(call: Call) -> Response:
     """``DELETE {base}/1/service/{id}`` (§2.2)."""
     service = await _service(call)
     await call.core.callbacks.cancel(call.app, service.id)
-    await call.core.gms_chats.service_deleted(call.app, service.id)  # a running chat ends too
     return JSONResponse({})
 
 
@@ -120,7 +119,6 @@ async def cancel_dialog(call: Call) -> Response:
     """``{base}/1/service/{id}/cancel`` (§2.3)."""
     cb = await _service(call)
     await call.core.callbacks.cancel(call.app, cb.id)
-    await call.core.gms_chats.service_deleted(call.app, cb.id)
     return JSONResponse(dialogs.confirmation(cb.id, "Your request has been cancelled"))
 
 

@@ -190,7 +190,8 @@ class XmppTcpProtocol(asyncio.Protocol):
         start of its handshake, so it goes to TLS rather than to the XML parser.
         """
         context = self.gateway.ssl_context
-        assert context is not None and self._tls is None
+        if context is None or self._tls is not None:  # the protocol offers STARTTLS once
+            raise RuntimeError("STARTTLS without a TLS context, or a second time")
         self._tls = TlsSession(context)
         self._handshake = asyncio.get_running_loop().create_future()
         early, self._pending = self._pending or (), None
@@ -213,7 +214,8 @@ class XmppTcpProtocol(asyncio.Protocol):
     # -- internals -------------------------------------------------------------------
 
     def _decrypt(self, data: bytes) -> bytes:
-        assert self._tls is not None and self._transport is not None
+        if self._tls is None or self._transport is None:
+            return b""  # no TLS yet, or the connection is gone
         try:
             plaintext, out = self._tls.receive(data)
         except TlsError as exc:
@@ -270,7 +272,8 @@ class XmppTcpProtocol(asyncio.Protocol):
     async def _run(self) -> None:
         """Hand queued data to the link in order; ends when the queue is empty."""
         link = self.link
-        assert link is not None
+        if link is None:
+            return
         try:
             while self._pending and not self._finished:
                 data = self._pending.popleft()
@@ -294,7 +297,8 @@ class XmppTcpProtocol(asyncio.Protocol):
         self._finished = True
         self._pending = None
         link = self.link
-        assert link is not None
+        if link is None:
+            return
         self.gateway.links.discard(link)
         try:
             await link.connection_lost()

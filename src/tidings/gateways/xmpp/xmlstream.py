@@ -155,7 +155,7 @@ class XmlStreamParser:
             self._fed += len(chunk)
             self._check_size(self._fed)
         if self._head is not None:
-            self._keep_header(data)
+            self._keep_header(self._head, data)
         if (
             self._header is not None
             and self._depth == 1
@@ -166,10 +166,10 @@ class XmlStreamParser:
         items, self._items = self._items, []
         return items
 
-    def _keep_header(self, data: bytes) -> None:
-        """Collect the raw ``<stream:stream ...>`` start tag once expat has accepted it."""
-        assert self._head is not None
-        head = self._head + data
+    def _keep_header(self, kept: bytes, data: bytes) -> None:
+        """Collect the raw ``<stream:stream ...>`` start tag once expat has accepted it
+        (``kept``: what was collected so far)."""
+        head = kept + data
         if self._header_at >= 0:
             quote = 0
             for index in range(self._header_at, len(head)):
