@@ -16,7 +16,7 @@ const text = async (locator) => (await locator.textContent()).trim();
 const { browser, close } = await launch({ width: 1100, height: 720 });
 try {
   const page = await browser.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
   page.on("dialog", (d) => d.accept());
 
   await page.goto(`${base}/admin`);

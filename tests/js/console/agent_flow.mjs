@@ -46,7 +46,7 @@ const files = mkdtempSync(join(tmpdir(), "tidings-upload-"));
 const { browser, close } = await launch({ width: 1360, height: 820 });
 try {
   const page = await browser.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
 
   await page.goto(`${base}/console`);
   await page.getByLabel("Email").fill(env.AGENT_EMAIL);

@@ -39,7 +39,7 @@ async function transcriptUntil(sid, wanted, what) {
 const { browser, close } = await launch({ width: 1360, height: 820 });
 try {
   const page = await browser.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
   page.on("dialog", (d) => d.dismiss());
 
   await page.goto(`${base}/console`);

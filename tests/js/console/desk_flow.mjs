@@ -34,7 +34,7 @@ async function phoneSays(device, text, author = "Dana Customer") {
 const { browser, close } = await launch({ width: 1360, height: 820 });
 try {
   const page = await browser.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(30000);
   const current = () => page.evaluate(() => Number(document.getElementById("ticket-pane").dataset.ticketId || 0));
   // Another ticket is selected and its thread drawn (``shown`` is set once it is).
   const waitTicket = (not) => page.waitForFunction((n) => {
@@ -147,8 +147,12 @@ try {
 
   // a assigns the ticket to me; e closes it; a reply reopens it and says so.
   await page.keyboard.press("a");
-  await page.waitForFunction((id) => document.getElementById("assignee").value === id, env.AGENT_ID);
-  step("assigned_with_a", { assignee: await page.locator("#assignee").inputValue() });
+  // Read in the same tick as the wait: a live redraw may replace the element after it.
+  const assigned = await page.waitForFunction((id) => {
+    const value = document.getElementById("assignee")?.value;
+    return value === id ? value : null;
+  }, env.AGENT_ID);
+  step("assigned_with_a", { assignee: await assigned.jsonValue() });
   await page.keyboard.press("e");
   await page.locator(".status-closed").waitFor();
   step("closed_with_e", { status: (await page.locator(".status").textContent()).trim() });

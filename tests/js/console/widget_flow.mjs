@@ -59,7 +59,7 @@ const browser = await chromium.launch({
 async function visitor(params, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport });
   const tab = await context.newPage();
-  tab.setDefaultTimeout(20000);
+  tab.setDefaultTimeout(30000);
   const desk = [];
   const origins = new Set();
   tab.on("response", (r) => {
@@ -77,7 +77,7 @@ try {
   // -- the agent is at the console -------------------------------------------------
   const agentContext = await browser.newContext({ viewport: { width: 1360, height: 820 } });
   const agent = await agentContext.newPage();
-  agent.setDefaultTimeout(20000);
+  agent.setDefaultTimeout(30000);
   await agent.goto(`${base}/console`);
   await agent.getByLabel("Email").fill(env.AGENT_EMAIL);
   await agent.getByLabel("Password").fill(env.AGENT_PASSWORD);
