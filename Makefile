@@ -42,7 +42,8 @@ test: install-test test-deps
 # Benchmarks against Prosody and ejabberd (bench/README.md); apt-get needs root.
 bench-deps: venv
 	$(BIN)/pip install -e '.[bench]'
-	@command -v prosody >/dev/null && command -v ejabberdctl >/dev/null || \
+	@command -v prosody >/dev/null && command -v ejabberdctl >/dev/null && \
+		dpkg -s lua-dbi-sqlite3 >/dev/null 2>&1 || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 			prosody ejabberd lua-dbi-sqlite3)
 

@@ -53,7 +53,7 @@ class Plan:
 
 
 def plan(quick: bool, only: list[str] | None) -> Plan:
-    everyone = ["tidings", "Prosody", "ejabberd", "ejabberd (no archive)"]
+    everyone = ["tidings", "Prosody", "Prosody (SQLite)", "ejabberd", "ejabberd (no archive)"]
     if quick:
         return Plan(
             True,
@@ -116,8 +116,8 @@ async def running(name: str, users: int, groups: list[int]) -> AsyncIterator[S.S
     pin = "0" if (os.cpu_count() or 1) > 1 else ""
     if name == "tidings":
         started = await S.start_tidings(users, groups, core=pin)
-    elif name == "Prosody":
-        started = [await S.start_prosody(pin)]
+    elif name.startswith("Prosody"):
+        started = [await S.start_prosody(pin, sql="SQLite" in name)]
     else:
         started = [await S.start_ejabberd(pin, archive="no archive" not in name)]
     server = started[0]
@@ -153,14 +153,17 @@ def connect(server: S.Server, accounts: list[X.Account]) -> Awaitable[list[X.Cli
 # -- scenarios ----------------------------------------------------------------------------
 
 
-async def idle(server: S.Server, count: int, runs: int) -> dict[str, Any]:
-    """RSS delta per connection (first run: a fresh server) and logins per second."""
+async def idle(
+    server: S.Server, count: int, runs: int, accounts: list[X.Account] | None = None
+) -> dict[str, Any]:
+    """RSS delta per connection (first run: a fresh server) and logins per second, with
+    the password (or ``accounts``: tidings' session tokens)."""
     per_conn, rates = [], []
     for _ in range(runs):
         await asyncio.sleep(1)
         before = S.rss_bytes(server.pid)
         started = time.perf_counter()
-        clients = await connect(server, server.accounts[:count])
+        clients = await connect(server, (accounts or server.accounts)[:count])
         rates.append(count / (time.perf_counter() - started))
         await asyncio.sleep(2)
         per_conn.append((S.rss_bytes(server.pid) - before) / count)
@@ -290,6 +293,10 @@ async def private_redis() -> AsyncIterator[str | None]:
         proc.wait(10)
 
 
+#: Messages/s at which scale-out measures server CPU per message (well below saturation).
+SCALE_CPU_RATE = 100
+
+
 async def scale_out(p: Plan) -> dict[str, Any]:
     """Same 1-1 load on tidings as 1 and as 2 processes (PostgreSQL + Redis bus).
 
@@ -329,7 +336,13 @@ async def scale_out(p: Plan) -> dict[str, Any]:
                     if not result.sustained:
                         break
                     best = result.delivered_rate
-                out[str(processes)] = {"best": best, "curve": curve}
+                # Server CPU per message at one fixed rate both node counts sustain.
+                before = sum(S.cpu_seconds(node.pid) for node in nodes)
+                fixed = await X.chat_at_rate(pairs, SCALE_CPU_RATE, p.seconds)
+                used = sum(S.cpu_seconds(node.pid) for node in nodes) - before
+                cpu_per_1000 = 1000 * used / max(1, fixed.delivered)
+                print(f"  tidings ×{processes} CPU s per 1,000 messages {cpu_per_1000:.2f}")
+                out[str(processes)] = {"best": best, "curve": curve, "cpu_per_1000": cpu_per_1000}
                 await X.close_all(senders + receivers)
             finally:
                 for node in reversed(nodes):
@@ -365,13 +378,22 @@ def report(p: Plan, res: dict[str, Any], started: float, path: Path) -> str:
     lines += [f"Machine: {machine()}.", ""]
     lines += [
         "Driver: `bench/xmpp_load.py` (one asyncio process, own XMPP client, pinned to core 1; "
-        "servers pinned to core 0). tidings: SQLite, memory bus, STARTTLS (it insists), "
-        'SASL PLAIN with a session token. Prosody: SQLite storage (`storage = "sql"`), '
-        "`internal_plain`, mod_mam + mod_muc_mam. ejabberd: Mnesia, plain passwords, "
-        "mod_mam (`default: always`, rooms `mam: true`); the no-archive row drops mod_mam. "
-        "No TLS on the peers. Ratios are server ÷ tidings (for latency and memory lower "
-        "is better, for rates higher is better). Medians of "
-        f"{p.runs} runs, spread as (min–max).",
+        "servers pinned to core 0). Every server requires STARTTLS (one self-signed P-256 "
+        "certificate for all) and is logged in to with SASL PLAIN and the password. "
+        "tidings: SQLite, memory bus; PLAIN checked against its SCRAM-SHA-256 keys (4,096 "
+        "iterations); the *session token* row logs in with a token as the password. "
+        "Prosody 0.12: Debian's default configuration (`internal_hashed`, SCRAM-SHA-1 at "
+        "10,000 iterations; default file storage; `mod_limits` at 10 kB/s per connection) "
+        "plus mod_mam and mod_muc_mam; the *SQLite* row adds Prosody's SQL storage. "
+        "ejabberd 23.01: Debian's default (`auth_password_format: scram`, SCRAM-SHA-1 at "
+        "4,096; Mnesia; the `normal` shaper of 3,000 B/s per connection) plus mod_mam "
+        "(`default: always`, rooms `mam: true`); the no-archive row drops mod_mam. "
+        "The per-connection limits are the peers' defaults and were left in place: with "
+        f"{p.pairs} senders they cap ejabberd near {p.pairs * 3000 // 130:,} msg/s and "
+        f"Prosody near {p.pairs * 10240 // 130:,} msg/s (a chat stanza is about 130 bytes with TLS "
+        "framing); tidings has no per-connection XMPP rate limit. Ratios are "
+        "server ÷ tidings (for latency and memory lower is better, for rates higher is "
+        f"better). Medians of {p.runs} runs, spread as (min–max).",
         "",
     ]
     if "driver" in res:
@@ -391,9 +413,16 @@ def report(p: Plan, res: dict[str, Any], started: float, path: Path) -> str:
         base = res["idle"].get("tidings", {})
         base_rate = base.get("connect_rate", {}).get("median", 0)
         for name, r in res["idle"].items():
+            # The token row reuses a server that already held N connections: its memory
+            # delta says nothing about a fresh one.
+            memory = (
+                "– | –"
+                if name.endswith("(session token)")
+                else f"{r['kib_per_conn']:.1f} | "
+                f"{ratio(r['kib_per_conn'], base.get('kib_per_conn', 0), False)}"
+            )
             lines.append(
-                f"| {name} | {r['kib_per_conn']:.1f} | "
-                f"{ratio(r['kib_per_conn'], base.get('kib_per_conn', 0), False)} | "
+                f"| {name} | {memory} | "
                 f"{spread(r['connect_rate'], '', 0)} | "
                 f"{ratio(r['connect_rate']['median'], base_rate, True)} |"
             )
@@ -456,12 +485,18 @@ def report(p: Plan, res: dict[str, Any], started: float, path: Path) -> str:
             lines.append(f"Skipped: {scale['skipped']}.")
         else:
             one = scale.get("1", {}).get("best", 0)
+            one_cpu = scale.get("1", {}).get("cpu_per_1000", 0)
             lines += [
-                "| processes | highest sustained delivered msg/s | ratio vs 1 |",
-                "|---|---|---|",
+                "| processes | highest sustained delivered msg/s | ratio vs 1 | server CPU s "
+                f"per 1,000 messages at {SCALE_CPU_RATE} msg/s (all nodes) | ratio vs 1 |",
+                "|---|---|---|---|---|",
             ]
             for n, r in scale.items():
-                lines.append(f"| {n} | {r['best']:.0f} | {ratio(r['best'], one, True)} |")
+                cpu = r.get("cpu_per_1000", 0)
+                lines.append(
+                    f"| {n} | {r['best']:.0f} | {ratio(r['best'], one, True)} | {cpu:.2f} | "
+                    f"{ratio(cpu, one_cpu, False)} |"
+                )
             lines += [
                 "",
                 "With 2 processes senders are on node 1 and receivers on node 2 (every "
@@ -566,6 +601,12 @@ async def main(p: Plan, scenarios: list[str], out: Path | None) -> Path:
                 if "idle" in wanted:
                     res.setdefault("idle", {})[name] = await idle(server, p.idle[-1], p.runs)
                     print(f"  idle: {res['idle'][name]}", flush=True)
+                    if server.token_accounts:
+                        label = f"{name} (session token)"
+                        res["idle"][label] = await idle(
+                            server, p.idle[-1], p.runs, server.token_accounts
+                        )
+                        print(f"  idle, session tokens: {res['idle'][label]}", flush=True)
                 if "chat" in wanted:
                     res.setdefault("chat", {})[name] = await chat(server, p)
                 if "fan" in wanted:

@@ -1,11 +1,13 @@
 """The three servers under test, each from a throwaway config on a loopback port of its own.
 
 Prosody and ejabberd run as ordinary background processes (never the system
-services the Debian packages install), with message archiving on and passwords
-stored in plain text, so a login costs each peer a string compare. tidings is
-given a session token as the SASL PLAIN password (its XMPP login accepts one),
-which costs it one indexed lookup of a SHA-256: the same order of work, where an
-argon2id password check would cost ~20 ms of CPU per login and measure the hash.
+services the Debian packages install), each from its Debian default configuration
+(the constants below say what was changed and why), with STARTTLS required on every
+server and the same self-signed certificate. Every server checks the password in
+SASL PLAIN against what it stores by default: Prosody and ejabberd against SCRAM-SHA-1
+keys (PBKDF2, 10,000 and 4,096 iterations), tidings against its SCRAM-SHA-256 keys
+(4,096), falling back to argon2id only for accounts without them. tidings also
+accepts a session token as the PLAIN password (a second, labelled row).
 """
 
 from __future__ import annotations
@@ -123,8 +125,10 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     folder: Path | None = None
     core: str = ""
-    #: tidings requires STARTTLS before SASL; the peers are configured without TLS.
-    tls: bool = False
+    #: Every server requires STARTTLS before SASL.
+    tls: bool = True
+    #: tidings only: the same users with a session token as the PLAIN password.
+    token_accounts: list[Account] = field(default_factory=list)
 
     @property
     def pid(self) -> int:
@@ -220,8 +224,26 @@ def _chown_tree(folder: Path, owner: str) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+# -- TLS ------------------------------------------------------------------------------------
+
+
+def certificate(folder: Path) -> tuple[Path, Path]:
+    """One self-signed EC P-256 certificate (tidings' development one) for every server,
+    so the three pay the same handshake; the driver does not verify it."""
+    from tidings.gateways.xmpp.certificates import dev_certificate
+
+    return dev_certificate(folder, DOMAIN)
+
+
 # -- Prosody --------------------------------------------------------------------------------
 
+#: Debian's /etc/prosody/prosody.cfg.lua for 0.12, minus comments: its modules, its
+#: traffic limits, its authentication (``internal_hashed``: SCRAM-SHA-1 keys at 10,000
+#: iterations, which PLAIN is checked against) and its storage (``internal``: files).
+#: Changed only where a throwaway server must: paths, ports, no s2s, the certificate,
+#: in-band registration open for the driver's accounts, plus ``mam`` (1-1 archiving,
+#: ``default_archive_policy = true``) and a MUC component with ``muc_mam``, as every
+#: server in the run archives 1-1 and room messages.
 PROSODY_CONFIG = """
 daemonize = false
 pidfile = "{folder}/prosody.pid"
@@ -233,16 +255,22 @@ http_ports = {{ }}
 https_ports = {{ }}
 network_backend = "epoll"
 log = {{ {{ levels = {{ min = "warn" }}, to = "file", filename = "{folder}/prosody.log" }} }}
-modules_enabled = {{ "roster", "saslauth", "disco", "ping", "register", "mam" }}
-modules_disabled = {{ "s2s", "offline" }}
-authentication = "internal_plain"
-storage = "sql"
-sql = {{ driver = "SQLite3", database = "prosody.sqlite" }}
+modules_enabled = {{
+    "disco"; "roster"; "saslauth"; "tls"; "blocklist"; "bookmarks"; "carbons";
+    "dialback"; "limits"; "pep"; "private"; "smacks"; "vcard4"; "vcard_legacy";
+    "csi_simple"; "invites"; "invites_adhoc"; "invites_register"; "ping"; "register";
+    "time"; "uptime"; "version"; "admin_adhoc"; "admin_shell"; "posix";
+    "mam";
+}}
+limits = {{ c2s = {{ rate = "10kb/s"; }}; s2sin = {{ rate = "30kb/s"; }}; }}
+authentication = "internal_hashed"
+{storage}
+ssl = {{ certificate = "{cert}"; key = "{key}"; }}
+c2s_require_encryption = true
 allow_registration = true
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
+registration_invite_only = false
 default_archive_policy = true
-archive_expires_after = "never"
+archive_expires_after = "1w"
 VirtualHost "{domain}"
 Component "{muc}" "muc"
     modules_enabled = {{ "muc_mam" }}
@@ -254,16 +282,29 @@ Component "{muc}" "muc"
     muc_room_default_history_length = 0
 """
 
+#: Prosody's documented SQL storage, SQLite through LuaDBI (the second Prosody row).
+PROSODY_SQL = 'storage = "sql"\nsql = { driver = "SQLite3", database = "prosody.sqlite" }'
 
-async def start_prosody(core: str = "") -> Server:
+
+async def start_prosody(core: str = "", sql: bool = False) -> Server:
     folder = _throwaway("prosody")
     (folder / "data").mkdir()
+    cert, key = certificate(folder)
     port = free_port()
     (folder / "prosody.cfg.lua").write_text(
-        PROSODY_CONFIG.format(folder=folder, port=port, domain=DOMAIN, muc=MUC_DOMAIN)
+        PROSODY_CONFIG.format(
+            folder=folder,
+            port=port,
+            domain=DOMAIN,
+            muc=MUC_DOMAIN,
+            cert=cert,
+            key=key,
+            storage=PROSODY_SQL if sql else "-- storage: internal (files), the default",
+        )
     )
     _chown_tree(folder, "prosody")
-    server = Server("Prosody", port, folder=folder, core=core)
+    name = "Prosody (SQLite)" if sql else "Prosody"
+    server = Server(name, port, folder=folder, core=core)
     # As the prosody user: started as root, prosody refuses (mod_posix) at random.
     server.spawn(["prosody", "--config", str(folder / "prosody.cfg.lua"), "-F"], user="prosody")
     await server.ready()
@@ -272,16 +313,31 @@ async def start_prosody(core: str = "") -> Server:
 
 # -- ejabberd -------------------------------------------------------------------------------
 
+#: Debian's /etc/ejabberd/ejabberd.yml for 23.01: its c2s listener (STARTTLS required,
+#: the ``normal`` shaper of 3,000 B/s with a 20,000 B burst), its password format
+#: (``scram``: PLAIN is checked against SCRAM-SHA-1 keys at 4,096 iterations), Mnesia
+#: storage, and its modules, minus those that need a listener or service a throwaway
+#: server does not have (BOSH, HTTP API, MQTT, STUN, push). Changed: paths, the port,
+#: the certificate, registration open for the driver, and ``mod_mam`` (``default:
+#: always``) since every server in the run archives; rooms archive (``mam: true`` is
+#: already Debian's room default).
 EJABBERD_CONFIG = """
 hosts: ["{domain}"]
 loglevel: warning
 log_rotate_count: 0
-certfiles: []
+certfiles: ["{pem}"]
 registration_timeout: infinity
-auth_method: internal
-auth_password_format: plain
-shaper: {{}}
-shaper_rules: {{}}
+auth_password_format: scram
+shaper:
+  normal:
+    rate: 3000
+    burst_size: 20000
+  fast: 100000
+shaper_rules:
+  max_user_sessions: 10
+  max_user_offline_messages: 5000
+  c2s_shaper:
+    normal: all
 acl:
   loopback:
     ip: ["127.0.0.0/8"]
@@ -297,15 +353,36 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     max_stanza_size: 262144
+    shaper: c2s_shaper
     access: c2s
-    starttls: false
+    starttls_required: true
 modules:
+  mod_adhoc: {{}}
+  mod_avatar: {{}}
+  mod_blocking: {{}}
+  mod_caps: {{}}
+  mod_carboncopy: {{}}
+  mod_client_state: {{}}
   mod_disco: {{}}
+  mod_last: {{}}
+  mod_offline:
+    access_max_user_messages: max_user_offline_messages
   mod_ping: {{}}
-  mod_roster: {{}}
+  mod_privacy: {{}}
+  mod_private: {{}}
+  mod_pubsub:
+    plugins: [flat, pep]
   mod_register:
     access: register
     ip_access: all
+  mod_roster:
+    versioning: true
+  mod_stream_mgmt:
+    resend_on_timeout: if_offline
+  mod_vcard:
+    search: false
+  mod_vcard_xupdate: {{}}
+  mod_version: {{}}
 {mam}
   mod_muc:
     host: "{muc}"
@@ -325,11 +402,20 @@ async def start_ejabberd(core: str = "", archive: bool = True) -> Server:
     folder = _throwaway("ejabberd")
     for sub in ("spool", "logs"):
         (folder / sub).mkdir()
+    cert, key = certificate(folder)
+    pem = folder / "ejabberd.pem"
+    pem.write_text(cert.read_text() + key.read_text())
+    pem.chmod(0o600)
     port = free_port()
     mam = "  mod_mam:\n    db_type: mnesia\n    default: always\n" if archive else ""
     (folder / "ejabberd.yml").write_text(
         EJABBERD_CONFIG.format(
-            domain=DOMAIN, port=port, muc=MUC_DOMAIN, mam=mam, room_mam=str(archive).lower()
+            domain=DOMAIN,
+            port=port,
+            muc=MUC_DOMAIN,
+            mam=mam,
+            room_mam=str(archive).lower(),
+            pem=pem,
         )
     )
     (folder / "ejabberdctl.cfg").write_text("ERL_MAX_PORTS=200000\nERL_PROCESSES=1000000\n")
@@ -367,12 +453,14 @@ async def start_ejabberd(core: str = "", archive: bool = True) -> Server:
 
 async def prepare_tidings(
     data_dir: Path, users: int, groups: list[int], database_url: str = ""
-) -> tuple[list[Account], dict[int, str], int]:
-    """Create an app, ``users`` users with session tokens and a group dialog per size.
+) -> tuple[list[Account], list[Account], dict[int, str], int]:
+    """Create an app, ``users`` users and a group dialog per size; the accounts log in
+    with the password, the token accounts with a session token each.
 
-    Goes through the core (so every row and index is the real thing), with one
-    precomputed argon2id hash for all users: they share a password, and hashing
-    it per user would spend minutes on nothing the benchmark measures.
+    Goes through the core (so every row and index is the real thing: each user gets
+    SCRAM keys with a salt of its own), with one precomputed argon2id hash for all
+    users: they share a password, and hashing it per user would spend minutes on
+    nothing the benchmark measures (a PLAIN login is checked against the SCRAM keys).
     """
     import tidings.core.users as users_module
     from tidings.bus import MemoryBus
@@ -392,19 +480,21 @@ async def prepare_tidings(
     core = Core(settings, db, bus, MemoryFileStorage())
     shared = await hash_password(PASSWORD)
 
-    async def same_hash(_password: str) -> str:
+    async def same_hash(_password: str, **_cost: int) -> str:
         return shared
 
     original = users_module.hash_password
     users_module.hash_password = same_hash  # type: ignore[assignment]
     try:
         app = await core.apps.create_app(f"bench-{os.getpid()}-{time.time_ns()}")
-        accounts, ids = [], []
+        accounts, token_accounts, ids = [], [], []
         for i in range(users):
             user = await core.users.create_user(app.id, login=f"u{i}", password=PASSWORD)
             session = await core.auth.create_session(app.id, user.id)
             local = f"{user.id}-{app.id}"
-            accounts.append(Account(local, session.token, f"{local}@{settings.xmpp_domain}"))
+            bare = f"{local}@{settings.xmpp_domain}"
+            accounts.append(Account(local, PASSWORD, bare))
+            token_accounts.append(Account(local, session.token, bare))
             ids.append(user.id)
         rooms = {}
         for size in groups:
@@ -417,7 +507,7 @@ async def prepare_tidings(
         users_module.hash_password = original  # type: ignore[assignment]
         await bus.close()
         await db.close()
-    return accounts, rooms, app.id
+    return accounts, token_accounts, rooms, app.id
 
 
 async def start_tidings(
@@ -429,10 +519,13 @@ async def start_tidings(
     bus_url: str = "",
     processes: int = 1,
     label: str = "tidings",
+    settings: dict[str, str] | None = None,
 ) -> list[Server]:
     """``tidings serve`` (``processes`` of them, sharing database and bus when > 1)."""
     folder = _throwaway("tidings")
-    accounts, rooms, _app = await prepare_tidings(folder, users, groups, database_url)
+    accounts, token_accounts, rooms, _app = await prepare_tidings(
+        folder, users, groups, database_url
+    )
     servers = []
     for index in range(processes):
         port = free_port()
@@ -445,8 +538,15 @@ async def start_tidings(
         )
         if bus_url:
             env["TIDINGS_BUS_URL"] = bus_url
+        env.update(settings or {})  # e.g. {"TIDINGS_XMPP_ACK_DELAY_MS": "50"}
         server = Server(
-            label, port, accounts=accounts, rooms=rooms, folder=folder, core=core, tls=True
+            label,
+            port,
+            accounts=accounts,
+            token_accounts=token_accounts,
+            rooms=rooms,
+            folder=folder,
+            core=core,
         )
         if processes > 1:
             server.name = f"{label} node {index + 1}"

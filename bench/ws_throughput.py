@@ -53,8 +53,8 @@ async def _drive(url: str, env: dict, app_id: int, pairs: int, messages: int) ->
         users.append(client)
     dialogs = []
     for i in range(pairs):
-        receiver_id = (await users[2 * i + 1].me())["id"]
-        dialogs.append((await users[2 * i].create_dialog("private", [receiver_id]))["id"])
+        receiver_id = (await users[2 * i + 1].me()).id
+        dialogs.append((await users[2 * i].create_dialog("private", [receiver_id])).id)
     senders = [await RealtimeConnection.connect(u.ws_url, u.token) for u in users[0::2]]
     receivers = [await RealtimeConnection.connect(u.ws_url, u.token) for u in users[1::2]]
     latencies: list[float] = []
@@ -66,7 +66,7 @@ async def _drive(url: str, env: dict, app_id: int, pairs: int, messages: int) ->
     async def receive_all(ws: RealtimeConnection) -> None:
         for _ in range(messages):
             event = await ws.next_event("message.created", timeout=60)
-            sent_at = float(event["data"]["message"]["body"].split("|")[0])
+            sent_at = float(event.data["message"]["body"].split("|")[0])
             latencies.append(time.perf_counter() - sent_at)
 
     started = time.perf_counter()

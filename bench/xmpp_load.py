@@ -18,6 +18,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import itertools
 import ssl
 import statistics
 import time
@@ -354,6 +355,9 @@ class RateResult:
         return self.lost == 0 and self.delivered_rate >= 0.9 * self.offered
 
 
+_RUNS = itertools.count()
+
+
 async def chat_at_rate(
     pairs: list[tuple[Client, Client]], rate: float, seconds: float, drain: float = 10.0
 ) -> RateResult:
@@ -366,6 +370,9 @@ async def chat_at_rate(
     for index, (_sender, receiver) in enumerate(pairs):
         receiver.on_message = tally.handler(index)
     targets = [receiver.full_jid.split("/")[0] for _s, receiver in pairs]
+    # Stanza ids unique across runs (RFC 6120 §8.1.3): a server may take a repeated
+    # id from the same sender for a retry and deliver it once (tidings does).
+    run = next(_RUNS)
     total = max(1, int(rate * seconds))
     tick = 0.01
     loop = asyncio.get_running_loop()
@@ -378,7 +385,7 @@ async def chat_at_rate(
             index = seq % len(pairs)
             sender = pairs[index][0]
             sender.send_raw(
-                f"<message to='{targets[index]}' type='chat' id='m{seq}'>"
+                f"<message to='{targets[index]}' type='chat' id='m{run}-{seq}'>"
                 f"<body>{body(seq)}</body></message>"
             )
             seq += 1
@@ -418,10 +425,12 @@ async def fan_out(
         member.on_message = tally.handler(index)
     latencies: list[float] = []
     last_member: list[float] = []
+    run = next(_RUNS)  # unique ids across runs, as in chat_at_rate
     for seq in range(messages):
         mark = len(tally.latencies_ms)
         sender.send_raw(
-            f"<message to='{room}' type='groupchat' id='g{seq}'><body>{body(seq)}</body></message>"
+            f"<message to='{room}' type='groupchat' id='g{run}-{seq}'>"
+            f"<body>{body(seq)}</body></message>"
         )
         arrived = await tally.wait_for((seq + 1) * len(members), timeout)
         assert arrived, f"groupchat {seq}: {(seq + 1) * len(members) - len(tally.seen)} lost"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Things the test suite needs besides Python packages: the npm packages of each
 # JavaScript test harness under tests/js/*/ (pinned by their package-lock.json),
-# Debian's Chromium for the browser tests, and Debian's profanity (and tmux, which
-# drives it) for the standard-client XMPP test. Idempotent; fast when all is there.
+# Debian's Chromium for the browser tests, and Debian's profanity and poezio (and
+# tmux, which drives them) for the standard-client XMPP tests. Idempotent; fast when
+# all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,12 +26,13 @@ if [ "${TIDINGS_NEEDS_CHROMIUM:-0}" = "1" ] && ! command -v chromium >/dev/null 
   fi
 fi
 
-if ! command -v profanity >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
+if ! command -v profanity >/dev/null 2>&1 || ! command -v poezio >/dev/null 2>&1 \
+  || ! command -v tmux >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ]; then
-    echo "installing Debian's profanity and tmux for the XMPP client test"
+    echo "installing Debian's profanity, poezio and tmux for the XMPP client tests"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq profanity tmux >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq profanity poezio tmux >/dev/null
   else
-    echo "profanity or tmux is missing and we are not root: the profanity test will skip"
+    echo "profanity, poezio or tmux is missing and we are not root: their tests will skip"
   fi
 fi

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from tidings.client.rest import ApiError
 from tidings.core.clock import Clock, ManualClock
+from tidings.domain.models import Dialog, Message
 
 #: A well-formed id that names nothing.
 MISSING_ID = "0123456789abcdef01234567"
@@ -60,5 +61,5 @@ def manual_clock(server: Any) -> Iterator[ManualClock]:
         server.core.clock = previous
 
 
-def ids(items: list[dict[str, Any]]) -> list[str]:
-    return [item["id"] for item in items]
+def ids(items: Sequence[Dialog | Message]) -> list[str]:
+    return [item.id for item in items]

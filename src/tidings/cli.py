@@ -7,7 +7,8 @@
     tidings app update APP_ID [--auth-url URL] [--webhook-url URL] [--webhook-secret S]
                               [--gms-services NAME[,NAME]] [--apns-key-file F] [--apns-key-id K]
                               [--apns-team-id T] [--apns-bundle B] [--apns-environment E]
-                              [--fcm-service-account F] [--operator|--no-operator] [--json]
+                              [--fcm-service-account F] [--canned-replies F.json]
+                              [--operator|--no-operator] [--json]
     tidings app list [--json]
     tidings app delete APP_ID [--json]
     tidings user create APP_ID --login L --password P [--full-name N] [--role R] [--json]
@@ -92,6 +93,7 @@ def _settings_json(config: dict[str, Any]) -> dict[str, Any]:
         "gms_services": _section(config, "gms").get("callback_services"),
         "operator": config.get("operator") is True,
         "webhook_secret_set": bool(config.get("webhook_secret")),
+        "canned_replies": len(config.get("canned_replies") or []),
         "apns": {
             "key_id": apns.get("key_id"),
             "team_id": apns.get("team_id"),
@@ -267,7 +269,24 @@ def _config_changes(args: argparse.Namespace, config: dict[str, Any]) -> dict[st
         if missing:
             raise ValueError(f"--fcm-service-account lacks {', '.join(missing)}")
         changes["fcm"] = {**_section(config, "fcm"), "credentials": account}
+    if args.canned_replies is not None:
+        changes["canned_replies"] = _canned_replies(args.canned_replies) or None
     return changes
+
+
+def _canned_replies(path: str) -> list[dict[str, str]]:
+    """The file's ``[{"title", "body"}, ...]``, checked as the admin panel checks it."""
+    from tidings.core.canned_replies import check_canned_replies
+    from tidings.domain.errors import InvalidInput
+
+    try:
+        entries = json.loads(_read_file(path, "--canned-replies"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--canned-replies is not JSON: {exc}") from None
+    try:
+        return check_canned_replies(entries)
+    except InvalidInput as exc:
+        raise ValueError(f"--canned-replies: {exc.message}") from None
 
 
 def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
@@ -561,6 +580,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--apns-environment", choices=["production", "development"], help="APNs: which gateway"
     )
     update.add_argument("--fcm-service-account", metavar="FILE", help="FCM: service account JSON")
+    update.add_argument(
+        "--canned-replies",
+        metavar="FILE.json",
+        help='console: canned replies, [{"title": ..., "body": ...}] (replaces them; [] removes)',
+    )
     update.add_argument(
         "--operator",
         action=argparse.BooleanOptionalAction,

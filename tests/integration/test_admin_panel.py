@@ -53,13 +53,13 @@ async def dead_push(server: TestServer, app: App, text: str) -> Conversation:
     _app, _alice, alice = await server.new_client(app, full_name="Alice Liddell")
     bob, token = await with_device(server, app)
     dialog = await alice.create_dialog("private", [bob.user.id])
-    await alice.send_message(dialog["id"], text)
+    await alice.send_message(dialog.id, text)
     await eventually(
         lambda: _dead_count(server, app), what="the push to go dead (no APNs credentials)"
     )
     async with server.core.db.read() as conn:
         (row,) = await outbox_store.list_rows(conn, states=("dead",), app_id=app.id)
-    return Conversation(alice, bob, token, dialog["id"], row.id)
+    return Conversation(alice, bob, token, dialog.id, row.id)
 
 
 async def _dead_count(server: TestServer, app: App) -> bool:
@@ -131,7 +131,7 @@ async def test_admin_configures_the_app_in_the_browser(
     sent = await talk.alice.send_message(talk.dialog_id, "second thoughts")
     await eventually(lambda: len(apns.for_token(token)) == 2, what="the templated push")
     push = apns.for_token(token)[1]["payload"]
-    assert push["message_id"] == sent["id"]
+    assert push["message_id"] == sent.id
     assert push["aps"]["alert"] == {
         "title": "Alice Liddell",
         "body": "Alice Liddell wrote: second thoughts",
@@ -145,9 +145,9 @@ async def test_admin_configures_the_app_in_the_browser(
     assert (await server.core.auth.authenticate(second.token)).is_admin
 
     # Bob, a user of the app, is in the broadcast and has its message.
-    (broadcast,) = (await talk.bob.list_dialogs(type="broadcast"))["items"]
-    assert broadcast["id"] == steps["broadcast_posted"]["dialogId"]
-    assert broadcast["last_message_text"] == "Maintenance tonight at 22:00"
+    (broadcast,) = (await talk.bob.list_dialogs(type="broadcast")).items
+    assert broadcast.id == steps["broadcast_posted"]["dialogId"]
+    assert broadcast.last_message_text == "Maintenance tonight at 22:00"
 
 
 # -- plain HTTP ------------------------------------------------------------------

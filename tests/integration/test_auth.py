@@ -23,13 +23,15 @@ async def test_login_gives_a_token_that_works(server) -> None:
     app, user, _token = await server.new_user(login=_login(), password=PASSWORD)
     client = server.client()
     session = await client.login(app.id, user.login, PASSWORD)
-    assert session["app_id"] == app.id
-    assert session["user_id"] == user.id
-    assert session["expires_ms"] > server.core.now_ms()
-    assert isinstance(session["token"], str) and len(session["token"]) >= 32
+    assert session.app_id == app.id
+    assert session.user_id == user.id
+    assert session.expires_ms > server.core.now_ms()
+    assert isinstance(session.token, str) and len(session.token) >= 32
     me = await client.me()
-    assert me["id"] == user.id and me["login"] == user.login and me["app_id"] == app.id
-    assert "password" not in me and "password_hash" not in me
+    assert me.id == user.id and me.login == user.login and me.app_id == app.id
+    # The answer as sent (the client's User has no such field to hold one).
+    raw = await client.request("GET", "/users/me")
+    assert "password" not in raw and "password_hash" not in raw
     who = await client.request("GET", "/sessions/current")
     assert who == {"app_id": app.id, "user_id": user.id, "role": "user"}
 
@@ -86,7 +88,7 @@ async def test_expired_token(server) -> None:
     app, user, _ = await server.new_user()
     session = await server.core.auth.create_session(app.id, user.id)
     client = server.client(session.token)
-    assert (await client.me())["id"] == user.id
+    assert (await client.me()).id == user.id
     original = server.core.clock
     server.core.clock = ManualClock(session.expires_ms + 1)
     try:
@@ -98,7 +100,7 @@ async def test_expired_token(server) -> None:
     # One millisecond before the end it was still valid.
     server.core.clock = ManualClock(session.expires_ms - 1)
     try:
-        assert (await client.me())["id"] == user.id
+        assert (await client.me()).id == user.id
     finally:
         server.core.clock = original
 
@@ -114,7 +116,7 @@ async def test_logout_invalidates_the_token(server) -> None:
     with pytest.raises(ApiError) as error:
         await server.client(token).me()
     assert (error.value.status, error.value.code) == (401, "invalid_token")
-    assert (await server.client(other_token).me())["id"] == user.id
+    assert (await server.client(other_token).me()).id == user.id
 
 
 async def test_login_flood_is_rate_limited(server) -> None:
@@ -139,7 +141,7 @@ async def test_login_flood_is_rate_limited(server) -> None:
     assert 1 <= retry_after <= 60
     other = server.client()
     session = await other.login(app.id, bystander.login, PASSWORD)
-    assert session["user_id"] == bystander.id
+    assert session.user_id == bystander.id
 
 
 async def test_sign_up_with_the_app_key(server) -> None:
@@ -150,12 +152,14 @@ async def test_sign_up_with_the_app_key(server) -> None:
     created = await client.sign_up(
         app.id, app.auth_key, login, "long enough pw", full_name="Sign Up", email="s@example.com"
     )
-    assert created["login"] == login and created["app_id"] == app.id
-    assert created["full_name"] == "Sign Up" and created["email"] == "s@example.com"
-    assert created["role"] == "user"
-    assert "password" not in created and "password_hash" not in created
+    assert created.login == login and created.app_id == app.id
+    assert created.full_name == "Sign Up" and created.email == "s@example.com"
+    assert created.role == "user"
     session = await client.login(app.id, login, "long enough pw")
-    assert session["user_id"] == created["id"]
+    assert session.user_id == created.id
+    raw = await client.request("GET", "/users/me")
+    assert raw["id"] == created.id
+    assert "password" not in raw and "password_hash" not in raw
 
 
 async def test_sign_up_with_a_wrong_key_is_refused(server) -> None:
@@ -185,7 +189,7 @@ async def test_sign_up_duplicate_login(server) -> None:
     assert (error.value.status, error.value.code) == (409, "login_taken")
     other = await server.new_app()
     again = await client.sign_up(other.id, other.auth_key, login, "long enough pw")
-    assert again["app_id"] == other.id
+    assert again.app_id == other.id
 
 
 async def test_sign_up_short_password(server) -> None:
@@ -198,7 +202,7 @@ async def test_sign_up_short_password(server) -> None:
     assert error.value.status == 400
     assert error.value.code == "invalid_input"
     created = await client.sign_up(app.id, app.auth_key, login, "now it is long")
-    assert created["login"] == login
+    assert created.login == login
 
 
 async def test_update_me(server) -> None:
@@ -213,7 +217,7 @@ async def test_update_me(server) -> None:
     assert updated["email"] == "new@example.com"
     assert updated["custom_data"] == {"k": 1}
     assert updated["login"] == user.login
-    assert (await client.me())["full_name"] == "New Name"
+    assert (await client.me()).full_name == "New Name"
     with pytest.raises(ApiError) as error:
         await client.request("PATCH", "/users/me", json={"password": "short"})
     assert error.value.status == 400
@@ -222,7 +226,7 @@ async def test_update_me(server) -> None:
     with pytest.raises(ApiError) as old:
         await fresh.login(app.id, user.login, PASSWORD)
     assert old.value.code == "bad_credentials"
-    assert (await fresh.login(app.id, user.login, "a brand new one"))["user_id"] == user.id
+    assert (await fresh.login(app.id, user.login, "a brand new one")).user_id == user.id
 
 
 async def test_list_users_by_text_and_ids(server) -> None:
@@ -256,4 +260,4 @@ async def test_users_of_another_app_are_invisible(server) -> None:
         assert (error.value.status, error.value.code) == (404, "user_not_found")
     assert (await client.request("GET", "/users", params={"ids": str(stranger.id)}))["items"] == []
     assert (await client.request("GET", "/users", params={"q": f"far-{tag}"}))["items"] == []
-    assert (await client.search(f"far-{tag}"))["users"] == []
+    assert (await client.search(f"far-{tag}")).users == []

@@ -34,15 +34,15 @@ async def test_malformed_json_creates_nothing(server) -> None:
         assert bad.status_code == 400
         assert _error(bad)["code"] == "malformed_json"
         bad = await http.post(
-            f"/dialogs/{dialog['id']}/messages",
+            f"/dialogs/{dialog.id}/messages",
             content=b'{"body": "hi",}',
             headers={"Content-Type": "application/json"},
         )
         assert bad.status_code == 400
         assert _error(bad)["code"] == "malformed_json"
     me = server.client(token)
-    assert [d["id"] for d in (await me.list_dialogs())["items"]] == [dialog["id"]]
-    assert (await me.history(dialog["id"]))["items"] == []
+    assert [d.id for d in (await me.list_dialogs()).items] == [dialog.id]
+    assert (await me.history(dialog.id)).items == []
 
 
 async def test_json_body_over_the_limit_with_content_length(server) -> None:
@@ -56,7 +56,7 @@ async def test_json_body_over_the_limit_with_content_length(server) -> None:
     error = _error(response)
     assert error["code"] == "too_large"
     assert error["details"]["limit"] == server.settings.max_body_bytes
-    assert (await server.client(token).list_dialogs())["total"] == 0
+    assert (await server.client(token).list_dialogs()).total == 0
 
 
 async def test_json_body_over_the_limit_streamed(server) -> None:
@@ -82,7 +82,7 @@ async def test_json_body_over_the_limit_streamed(server) -> None:
     error = _error(response)
     assert error["code"] == "too_large"
     assert error["details"]["limit"] == server.settings.max_body_bytes
-    assert (await server.client(token).list_dialogs())["total"] == 0
+    assert (await server.client(token).list_dialogs()).total == 0
 
 
 async def test_streamed_json_body_under_the_limit_is_accepted(server) -> None:
@@ -139,7 +139,7 @@ async def test_wrong_typed_fields(server) -> None:
     assert ("body", "name") in locations
     assert ("body", "occupant_ids") in locations
     assert all(e["problem"] for e in error["details"]["errors"])
-    assert (await server.client(token).list_dialogs())["total"] == 0
+    assert (await server.client(token).list_dialogs()).total == 0
 
 
 async def test_wrong_typed_query_and_path_values(server) -> None:
@@ -171,5 +171,5 @@ async def test_unknown_field_is_refused(server) -> None:
         response = await http.patch("/users/me", json={"role": "admin"})
         assert response.status_code == 400
         assert _error(response)["code"] == "invalid_input"
-    assert (await server.client(token).list_dialogs())["total"] == 0
-    assert (await server.client(token).me())["role"] == "user"
+    assert (await server.client(token).list_dialogs()).total == 0
+    assert (await server.client(token).me()).role == "user"

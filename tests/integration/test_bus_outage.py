@@ -34,7 +34,7 @@ import pytest
 from tests.integration.conftest import FreshDatabase
 from tests.integration.processes import ServerProcess, cli_env, run_cli_json
 from tests.integration.redis_server import RedisServer
-from tidings.client import RealtimeConnection, TidingsClient
+from tidings.client import Event, RealtimeConnection, TidingsClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -57,11 +57,11 @@ class Received:
     resync_notices: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def add(self, frame: dict[str, Any], dialog_id: str) -> None:
-        if frame["event"] == "resync.required":
+    def add(self, frame: Event, dialog_id: str) -> None:
+        if frame.event == "resync.required":
             self.resync_notices += 1
-        elif frame["event"] == "message.created" and frame["data"]["dialog_id"] == dialog_id:
-            message = frame["data"]["message"]
+        elif frame.event == "message.created" and frame.data["dialog_id"] == dialog_id:
+            message = frame.data["message"]
             self.counts[message["id"]] += 1
             self.seqs.append(message["seq"])
         self.changed.set()
@@ -103,19 +103,19 @@ async def run_outage(
     try:
         await sender.login(app["app_id"], "sender", "secret123")
         await recipient.login(app["app_id"], "recipient", "secret123")
-        dialog = await sender.create_dialog("private", [(await recipient.me())["id"]])
+        dialog = await sender.create_dialog("private", [(await recipient.me()).id])
         ws = await RealtimeConnection.connect(recipient.ws_url, recipient.token)
         received = Received()
-        listener = asyncio.create_task(listen(ws, dialog["id"], received))
+        listener = asyncio.create_task(listen(ws, dialog.id, received))
         sent: list[str] = []
         numbers = iter(range(TOTAL))
         stored = asyncio.Condition()
 
         async def send() -> None:
             for i in numbers:
-                message = await sender.send_message(dialog["id"], f"burst {i}")
+                message = await sender.send_message(dialog.id, f"burst {i}")
                 async with stored:
-                    sent.append(message["id"])
+                    sent.append(message.id)
                     stored.notify_all()
 
         async def break_redis() -> None:
@@ -137,8 +137,8 @@ async def run_outage(
         await wait_for(received, set(sent), started + DEADLINE)
         # A barrier: sent after everything else, it reaches node 2 behind every event
         # node 1 held, so any late copy of an earlier message would be counted by now.
-        last = await sender.send_message(dialog["id"], "after the burst")
-        await wait_for(received, {last["id"]}, time.monotonic() + DEADLINE)
+        last = await sender.send_message(dialog.id, "after the burst")
+        await wait_for(received, {last.id}, time.monotonic() + DEADLINE)
         await ws.close()
         counts = {m: received.counts[m] for m in sent}
         result = {
@@ -148,7 +148,7 @@ async def run_outage(
             "duplicated": sum(n - 1 for n in counts.values() if n > 1),
             "out_of_order": received.inversions(),
             "resync_notices": received.resync_notices,
-            "barrier_arrived": received.counts[last["id"]] == 1,
+            "barrier_arrived": received.counts[last.id] == 1,
             "caught_up_in_s": round(time.monotonic() - started, 1),
         }
         result["pushed_by_catch_up"] = sum(

@@ -93,7 +93,7 @@ async def test_serve_uses_the_data_dir_the_cli_wrote(tmp_path) -> None:
             assert "tidings_http_requests_total" in metrics.text
         async with TidingsClient(server.url) as client:
             session = await client.login(app["app_id"], "carol", "secret123")
-            assert (await client.me())["id"] == session["user_id"]
+            assert (await client.me()).id == session.user_id
     finally:
         assert await server.stop() in (0, -15)
 
@@ -251,7 +251,7 @@ async def test_users_and_agents_list_deactivate_password_delete(tmp_path) -> Non
         assert again["password_set"] is True
         async with TidingsClient(server.url) as client:
             session = await client.login(app["app_id"], "dora", "new-secret9")
-            assert session["user_id"] == dora["id"]
+            assert session.user_id == dora["id"]
     finally:
         await server.stop()
 

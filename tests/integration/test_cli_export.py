@@ -41,7 +41,7 @@ async def test_export_then_import_on_a_new_server(server: TestServer, tmp_path: 
     dialog = await alice_client.create_dialog("private", [bob.id])
     texts = ["one", "two", "three"]
     for body in texts:
-        await alice_client.send_message(dialog["id"], body)
+        await alice_client.send_message(dialog.id, body)
 
     code, out, err = await run_cli(env_of(server), "export", str(app.id))
     assert code == 0, err
@@ -69,10 +69,10 @@ async def test_export_then_import_on_a_new_server(server: TestServer, tmp_path: 
     try:
         async with TidingsClient(moved.url) as client:
             await client.login(app.id, alice.login, "correct horse")
-            history = await client.history(dialog["id"])
+            history = await client.history(dialog.id)
     finally:
         await moved.stop()
-    assert sorted(m["body"] for m in history["items"]) == sorted(texts)
+    assert sorted(m.body for m in history.items) == sorted(texts)
     code, _out, err = await run_cli(env_of(server), "export", "999999")
     assert code == 1 and "error: app_not_found" in err
 

@@ -32,22 +32,22 @@ async def test_message_sent_on_node_two_reaches_websocket_on_node_one(cluster_en
         ben = TidingsClient(node2.url)
         await ann.login(app["app_id"], "ann", "secret123")
         ben_session = await ben.login(app["app_id"], "ben", "secret123")
-        dialog = await ben.create_dialog("private", [(await ann.me())["id"]])
+        dialog = await ben.create_dialog("private", [(await ann.me()).id])
         async with await RealtimeConnection.connect(ann.ws_url, ann.token) as ann_ws:
-            presence = await ben.presence(ann_ws.hello["user_id"])
-            assert presence["online"] is True, "node 2 sees a connection held by node 1"
-            sent = await ben.send_message(dialog["id"], "across the cluster")
+            presence = await ben.presence(ann_ws.hello.user_id)
+            assert presence.online is True, "node 2 sees a connection held by node 1"
+            sent = await ben.send_message(dialog.id, "across the cluster")
             event = await ann_ws.next_event("message.created", timeout=10)
-            assert event["data"]["message"]["id"] == sent["id"]
-            assert event["data"]["message"]["body"] == "across the cluster"
-            await ann_ws.mark_read(dialog["id"], sent["id"])
+            assert event.data["message"]["id"] == sent.id
+            assert event.data["message"]["body"] == "across the cluster"
+            await ann_ws.mark_read(dialog.id, sent.id)
             async with await RealtimeConnection.connect(ben.ws_url, ben.token) as ben_ws:
-                assert ben_ws.hello["user_id"] == ben_session["user_id"]
-                reply = await ann_ws.send_message(dialog["id"], "and back")
+                assert ben_ws.hello.user_id == ben_session.user_id
+                reply = await ann_ws.send_message(dialog.id, "and back")
                 event = await ben_ws.next_event("message.created", timeout=10)
-                assert event["data"]["message"]["id"] == reply["id"]
-        page = await ben.history(dialog["id"])
-        assert [m["body"] for m in page["items"]] == ["across the cluster", "and back"]
+                assert event.data["message"]["id"] == reply.id
+        page = await ben.history(dialog.id)
+        assert [m.body for m in page.items] == ["across the cluster", "and back"]
         await ann.aclose()
         await ben.aclose()
     finally:

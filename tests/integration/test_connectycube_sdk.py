@@ -416,10 +416,11 @@ async def test_sdk_and_native_api_see_the_same_chat(server) -> None:
                 return {"listening": True}
             ws = connections[0]
             # Events are published after commit: once it is here, it is stored.
-            seen["event"] = (await ws.next_event("message.created"))["data"]
+            seen["event"] = (await ws.next_event("message.created")).data
             seen["history"] = await native.history(request["dialog_id"])
             seen["unread"] = await native.unread()
-            return await ws.send_message(request["dialog_id"], "from the native websocket")
+            sent = await ws.send_message(request["dialog_id"], "from the native websocket")
+            return sent.to_dict()
         except Exception as exc:  # noqa: BLE001 - reported through the flow's result
             return {"error": repr(exc)}
 
@@ -431,14 +432,14 @@ async def test_sdk_and_native_api_see_the_same_chat(server) -> None:
     dialog_id, sdk_id = r["dialog_id"], r["id"]
     # (a) SDK -> native: the recipient's history and unread count have it.
     assert seen["event"]["dialog_id"] == dialog_id and seen["event"]["message"]["id"] == sdk_id
-    (stored,) = seen["history"]["items"]
-    assert stored["id"] == sdk_id and stored["body"] == "from the sdk"
-    assert stored["sender_id"] == users[0]["id"] and stored["dialog_id"] == dialog_id
-    assert seen["unread"] == {"total": 1, "dialogs": {dialog_id: 1}}
+    (stored,) = seen["history"].items
+    assert stored.id == sdk_id and stored.body == "from the sdk"
+    assert stored.sender_id == users[0]["id"] and stored.dialog_id == dialog_id
+    assert seen["unread"].model_dump() == {"total": 1, "dialogs": {dialog_id: 1}}
     # (b) native -> SDK: the SDK's listener got the native message as sent.
     assert r["userId"] == peer.id
     assert r["message"]["id"] == r["native"]["id"]
     assert r["message"]["body"] == "from the native websocket"
     assert r["message"]["dialog_id"] == dialog_id
     history = await native.history(dialog_id)
-    assert [m["id"] for m in history["items"]] == [sdk_id, r["native"]["id"]]
+    assert [m.id for m in history.items] == [sdk_id, r["native"]["id"]]

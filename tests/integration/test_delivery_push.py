@@ -62,24 +62,24 @@ async def test_offline_recipient_of_a_private_message_gets_one_push_with_badge(
     _app, alice, alice_client = await server.new_client(app, full_name="Alice Liddell")
     bob, token = await with_device(server, app)
     dialog = await alice_client.create_dialog("private", [bob.user.id])
-    first = await alice_client.send_message(dialog["id"], "hello Bob")
-    second = await alice_client.send_message(dialog["id"], "are you there?")
+    first = await alice_client.send_message(dialog.id, "hello Bob")
+    second = await alice_client.send_message(dialog.id, "are you there?")
 
     await eventually(lambda: len(apns.for_token(token)) >= 2, what="two pushes")
     assert await settled(server, app) == {"delivered": 2}
     pushes = apns.for_token(token)
     assert len(pushes) == 2, "exactly one push per message"
     by_message = {p["payload"]["message_id"]: p for p in pushes}
-    assert by_message[first["id"]]["payload"]["aps"]["badge"] == 1
-    assert by_message[second["id"]]["payload"]["aps"]["badge"] == 2
-    assert (await bob.unread())["total"] == 2, "badge = the server's unread total"
-    push = by_message[second["id"]]
+    assert by_message[first.id]["payload"]["aps"]["badge"] == 1
+    assert by_message[second.id]["payload"]["aps"]["badge"] == 2
+    assert (await bob.unread()).total == 2, "badge = the server's unread total"
+    push = by_message[second.id]
     assert push["payload"]["aps"]["alert"] == {"title": "Alice Liddell", "body": "are you there?"}
-    assert push["payload"]["dialog_id"] == dialog["id"]
+    assert push["payload"]["dialog_id"] == dialog.id
     assert push["headers"]["apns-push-type"] == "alert"
     assert push["headers"]["apns-priority"] == "10"
     assert push["headers"]["apns-topic"] == apns.topic
-    assert push["headers"]["apns-collapse-id"].startswith(f"push:{second['id']}:")
+    assert push["headers"]["apns-collapse-id"].startswith(f"push:{second.id}:")
     assert alice.id != bob.user.id
 
 
@@ -96,20 +96,20 @@ async def test_group_pushes_go_to_offline_members_only_on_both_providers(
     )
     # Carol already has one unread message elsewhere: her badge counts both.
     other = await alice_client.create_dialog("private", [carol.user.id])
-    await alice_client.send_message(other["id"], "psst", silent=True)
+    await alice_client.send_message(other.id, "psst", silent=True)
 
     async with RealtimeConnection.connect(server.ws_url, dave.token) as _live:
-        sent = await alice_client.send_message(group["id"], "cake at five")
+        sent = await alice_client.send_message(group.id, "cake at five")
         await settled(server, app)
 
-    assert [p["payload"]["message_id"] for p in apns.for_token(bob_token)] == [sent["id"]]
+    assert [p["payload"]["message_id"] for p in apns.for_token(bob_token)] == [sent.id]
     assert apns.for_token(bob_token)[0]["payload"]["aps"]["badge"] == 1
     assert apns.for_token(bob_token)[0]["payload"]["aps"]["alert"]["subtitle"] == "Tea party"
     assert apns.for_token(dave_token) == [], "a connected member gets no push"
     [carol_push] = fcm.for_token(carol_token)
     message = carol_push["message"]
     assert message["notification"] == {"title": "Alice", "body": "cake at five"}
-    assert message["data"]["message_id"] == sent["id"]
+    assert message["data"]["message_id"] == sent.id
     assert message["data"]["badge"] == "2"
     assert message["android"]["notification"]["notification_count"] == 2
     assert await outbox_states(server, app) == {"delivered": 2}
@@ -122,15 +122,15 @@ async def test_silent_messages_and_muted_dialogs_push_nothing(
     _app, _alice, alice_client = await server.new_client(app)
     bob, bob_token = await with_device(server, app)
     muted = await alice_client.create_dialog("group", [bob.user.id], name="noisy")
-    await bob.set_muted(muted["id"], True)
+    await bob.set_muted(muted.id, True)
     direct = await alice_client.create_dialog("private", [bob.user.id])
 
-    await alice_client.send_message(muted["id"], "in a muted dialog")
-    await alice_client.send_message(direct["id"], "quietly", silent=True)
+    await alice_client.send_message(muted.id, "in a muted dialog")
+    await alice_client.send_message(direct.id, "quietly", silent=True)
     assert await outbox_states(server, app) == {}, "nothing was queued"
-    barrier = await alice_client.send_message(direct["id"], "out loud")
+    barrier = await alice_client.send_message(direct.id, "out loud")
     await settled(server, app)
-    assert [p["payload"]["message_id"] for p in apns.for_token(bob_token)] == [barrier["id"]]
+    assert [p["payload"]["message_id"] for p in apns.for_token(bob_token)] == [barrier.id]
     assert apns.for_token(bob_token)[0]["payload"]["aps"]["badge"] == 3
 
 
@@ -144,7 +144,7 @@ async def test_unregistered_tokens_are_removed(
     apns.unregistered.add(bob_token)
     fcm.unregistered.add(carol_token)
     group = await alice_client.create_dialog("group", [bob.user.id, carol.user.id], name="g")
-    await alice_client.send_message(group["id"], "anyone?")
+    await alice_client.send_message(group.id, "anyone?")
 
     assert await settled(server, app) == {"dead": 2}
     assert (await bob.request("GET", "/devices"))["items"] == [], "410 removed the APNs token"
@@ -163,9 +163,9 @@ async def test_throttled_and_failing_apns_is_retried_until_delivered(
     bob, bob_token = await with_device(server, app)
     apns.failures[bob_token] = [429, 503, 500]
     dialog = await alice_client.create_dialog("private", [bob.user.id])
-    sent = await alice_client.send_message(dialog["id"], "persistence")
+    sent = await alice_client.send_message(dialog.id, "persistence")
     assert await settled(server, app) == {"delivered": 1}
-    assert [p["payload"]["message_id"] for p in apns.for_token(bob_token)] == [sent["id"]]
+    assert [p["payload"]["message_id"] for p in apns.for_token(bob_token)] == [sent.id]
     async with server.core.db.read() as conn:
         [row] = await outbox_claims.get_rows(conn, app_id=app.id)
     assert row.attempts == 4

@@ -43,9 +43,9 @@ async def test_native_upload_as_octet_stream_is_served_as_an_image(server: Any) 
     """``POST /api/v1/files`` with ``application/octet-stream``: stored and served as PNG."""
     _app, _user, client = await server.new_client()
     info = await client.upload("IMG_0001", PNG, content_type="application/octet-stream")
-    assert info["content_type"] == "image/png"
+    assert info.content_type == "image/png"
     response = await client.http.get(
-        f"/files/{info['uid']}/content", headers={"Authorization": f"Bearer {client.token}"}
+        f"/files/{info.uid}/content", headers={"Authorization": f"Bearer {client.token}"}
     )
     assert response.status_code == 200 and response.content == PNG
     assert response.headers["content-type"] == "image/png"

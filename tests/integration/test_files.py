@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -37,22 +38,22 @@ async def test_upload_and_download(server) -> None:
     _app, user, client = await server.new_client()
     data = "héllo, wörld\n".encode()
     info = await client.upload("hello.txt", data, content_type="text/plain; charset=utf-8")
-    assert info["name"] == "hello.txt"
-    assert info["size"] == len(data)
-    assert info["content_type"] == "text/plain; charset=utf-8"
-    assert info["public"] is False
-    assert info["owner_id"] == user.id
-    assert isinstance(info["uid"], str) and info["uid"].isalnum()
-    assert await client.download(info["uid"]) == data
-    assert await client.request("GET", f"/files/{info['uid']}") == info
+    assert info.name == "hello.txt"
+    assert info.size == len(data)
+    assert info.content_type == "text/plain; charset=utf-8"
+    assert info.public is False
+    assert info.owner_id == user.id
+    assert isinstance(info.uid, str) and info.uid.isalnum()
+    assert await client.download(info.uid) == data
+    assert await client.request("GET", f"/files/{info.uid}") == asdict(info)
     response = await client.http.get(
-        f"/files/{info['uid']}/content", headers={"Authorization": f"Bearer {client.token}"}
+        f"/files/{info.uid}/content", headers={"Authorization": f"Bearer {client.token}"}
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["content-length"] == str(len(data))
     assert "hello.txt" in response.headers["content-disposition"]
-    assert _disk_path(server, info["uid"]).read_bytes() == data
+    assert _disk_path(server, info.uid).read_bytes() == data
 
 
 async def test_large_binary_round_trip(server) -> None:
@@ -60,9 +61,9 @@ async def test_large_binary_round_trip(server) -> None:
     _app, _user, client = await server.new_client()
     data = os.urandom(300 * 1024)
     info = await client.upload("blob.bin", data)
-    assert info["size"] == len(data)
-    assert info["content_type"] == "application/octet-stream"
-    assert await client.download(info["uid"]) == data
+    assert info.size == len(data)
+    assert info.content_type == "application/octet-stream"
+    assert await client.download(info.uid) == data
 
 
 async def test_streamed_upload(server) -> None:
@@ -75,8 +76,8 @@ async def test_streamed_upload(server) -> None:
             yield part
 
     info = await client.upload("streamed.bin", chunks())
-    assert info["size"] == sum(map(len, parts))
-    assert await client.download(info["uid"]) == b"".join(parts)
+    assert info.size == sum(map(len, parts))
+    assert await client.download(info.uid) == b"".join(parts)
 
 
 async def test_private_file_owner_only_until_attached(server) -> None:
@@ -87,7 +88,7 @@ async def test_private_file_owner_only_until_attached(server) -> None:
     _, _carol, carol_c = await server.new_client(app)
     data = os.urandom(4096)
     info = await alice_c.upload("photo.jpg", data, content_type="image/jpeg")
-    uid = info["uid"]
+    uid = info.uid
     assert await alice_c.download(uid) == data
     for client in (bob_c, carol_c, server.client()):
         with pytest.raises(ApiError) as error:
@@ -95,9 +96,9 @@ async def test_private_file_owner_only_until_attached(server) -> None:
         assert (error.value.status, error.value.code) == (404, "file_not_found")
     dialog = await alice_c.create_dialog("private", [bob.id])
     message = await alice_c.send_message(
-        dialog["id"], "look", attachments=[{"file_id": uid, "caption": "me"}]
+        dialog.id, "look", attachments=[{"file_id": uid, "caption": "me"}]
     )
-    [attachment] = message["attachments"]
+    [attachment] = message.attachments
     assert attachment["file_id"] == uid
     assert attachment["name"] == "photo.jpg"
     assert attachment["size"] == len(data)
@@ -106,8 +107,8 @@ async def test_private_file_owner_only_until_attached(server) -> None:
     assert attachment["caption"] == "me"
     assert await bob_c.download(uid) == data
     assert (await bob_c.request("GET", f"/files/{uid}"))["uid"] == uid
-    [received] = (await bob_c.history(dialog["id"]))["items"]
-    assert received["attachments"] == message["attachments"]
+    [received] = (await bob_c.history(dialog.id)).items
+    assert received.attachments == message.attachments
     for client in (carol_c, server.client()):
         with pytest.raises(ApiError) as error:
             await client.download(uid)
@@ -124,13 +125,13 @@ async def test_public_file_needs_no_token(server) -> None:
     _app, _user, client = await server.new_client()
     data = b"for everyone " + os.urandom(100)
     info = await client.upload("notice.txt", data, content_type="text/plain", public=True)
-    assert info["public"] is True
+    assert info.public is True
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        response = await http.get(f"/api/v1/files/{info['uid']}/content")
+        response = await http.get(f"/api/v1/files/{info.uid}/content")
         assert response.status_code == 200
         assert response.content == data
-        meta = await http.get(f"/api/v1/files/{info['uid']}")
-        assert meta.status_code == 200 and meta.json()["uid"] == info["uid"]
+        meta = await http.get(f"/api/v1/files/{info.uid}")
+        assert meta.status_code == 200 and meta.json()["uid"] == info.uid
 
 
 async def test_upload_over_the_limit_leaves_nothing(server) -> None:
@@ -146,8 +147,8 @@ async def test_upload_over_the_limit_leaves_nothing(server) -> None:
     assert await _file_rows(server, user.id) == []
     # Exactly at the limit is fine.
     info = await client.upload("exact.bin", b"\0" * limit)
-    assert info["size"] == limit
-    assert [row.uid for row in await _file_rows(server, user.id)] == [info["uid"]]
+    assert info.size == limit
+    assert [row.uid for row in await _file_rows(server, user.id)] == [info.uid]
 
 
 async def test_streamed_upload_over_the_limit_leaves_nothing(server) -> None:
@@ -173,17 +174,17 @@ async def test_attachment_with_unknown_file(server) -> None:
     dialog = await alice_c.create_dialog("private", [bob.id])
     for file_id in ("0" * 32, "nonexistent"):
         with pytest.raises(ApiError) as error:
-            await alice_c.send_message(dialog["id"], "see", attachments=[{"file_id": file_id}])
+            await alice_c.send_message(dialog.id, "see", attachments=[{"file_id": file_id}])
         assert (error.value.status, error.value.code) == (404, "file_not_found")
-    assert (await alice_c.history(dialog["id"]))["items"] == []
-    assert (await alice_c.get_dialog(dialog["id"]))["last_seq"] == 0
+    assert (await alice_c.history(dialog.id)).items == []
+    assert (await alice_c.get_dialog(dialog.id)).last_seq == 0
 
 
 async def test_delete_by_owner(server) -> None:
     """The owner deletes a file: then it is 404 everywhere and gone from disk."""
     _app, _user, client = await server.new_client()
     info = await client.upload("gone.txt", b"soon gone", public=True)
-    uid = info["uid"]
+    uid = info.uid
     assert _disk_path(server, uid).is_file()
     await client.request("DELETE", f"/files/{uid}")
     for call in (

@@ -51,7 +51,7 @@ async def test_push_without_credentials_is_dead_at_once_then_replayed(
     bob, token = await with_device(server, app)
     dialog = await alice.create_dialog("private", [bob.user.id])
     with caplog.at_level(logging.WARNING, logger="tidings.delivery"):
-        await alice.send_message(dialog["id"], "are you there?")
+        await alice.send_message(dialog.id, "are you there?")
         dead = await eventually(lambda: dead_rows(server, app), what="the push is dead")
     assert len(dead) == 1
     row = dead[0]
@@ -150,7 +150,7 @@ async def test_fcm_push_without_a_service_account_is_dead_at_once(
     bob, token = await with_device(server, app, platform="fcm")
     dialog = await alice.create_dialog("private", [bob.user.id])
     with caplog.at_level(logging.WARNING, logger="tidings.delivery"):
-        await alice.send_message(dialog["id"], "ping")
+        await alice.send_message(dialog.id, "ping")
         dead = await eventually(lambda: dead_rows(server, app), what="the FCM push is dead")
     print(f"dead: {len(dead)}, attempts: {dead[0]['attempts']}, reason: {dead[0]['last_error']}")
     assert [(r["kind"], r["attempts"]) for r in dead] == [("fcm", 1)]

@@ -22,7 +22,7 @@ from tidings.domain.models import Actor
 
 
 async def created_events(ws: RealtimeConnection, count: int) -> list[dict[str, Any]]:
-    return [(await ws.next_event("message.created"))["data"]["message"] for _ in range(count)]
+    return [(await ws.next_event("message.created")).data["message"] for _ in range(count)]
 
 
 @contextlib.asynccontextmanager
@@ -43,13 +43,13 @@ async def test_messages_lost_in_a_bus_gap_reach_the_live_client_once_and_in_orde
     _, bob, bob_c = await server.new_client(app)
     dialog = await bob_c.create_dialog("private", [alice.id])
     async with RealtimeConnection.connect(server.ws_url, alice_c.token) as ws:
-        before = await bob_c.send_message(dialog["id"], "before")
-        assert [m["id"] for m in await created_events(ws, 1)] == [before["id"]]
+        before = await bob_c.send_message(dialog.id, "before")
+        assert [m["id"] for m in await created_events(ws, 1)] == [before.id]
         async with server.core.bus.outage():
-            lost = [await bob_c.send_message(dialog["id"], f"lost {i}") for i in range(5)]
+            lost = [await bob_c.send_message(dialog.id, f"lost {i}") for i in range(5)]
         caught = await created_events(ws, 5)
-        assert [m["id"] for m in caught] == [m["id"] for m in lost]
-        assert [m["seq"] for m in caught] == [before["seq"] + 1 + i for i in range(5)]
+        assert [m["id"] for m in caught] == [m.id for m in lost]
+        assert [m["seq"] for m in caught] == [before.seq + 1 + i for i in range(5)]
         assert caught[0]["body"] == "lost 0" and caught[0]["read_ids"] == [bob.id]
         # A publisher's held copies arrive late, as after a Redis restart: none is sent again.
         for message in lost:
@@ -57,12 +57,12 @@ async def test_messages_lost_in_a_bus_gap_reach_the_live_client_once_and_in_orde
                 MessageCreated(
                     app_id=app.id,
                     recipients=(alice.id, bob.id),
-                    dialog_id=dialog["id"],
-                    message=message,
+                    dialog_id=dialog.id,
+                    message=message.to_dict(),
                 )
             )
-        after = await bob_c.send_message(dialog["id"], "after")
-        assert [m["id"] for m in await created_events(ws, 1)] == [after["id"]]
+        after = await bob_c.send_message(dialog.id, "after")
+        assert [m["id"] for m in await created_events(ws, 1)] == [after.id]
 
 
 async def test_a_catch_up_respects_blocks_and_leaves_other_users_alone(server: Any) -> None:
@@ -80,13 +80,13 @@ async def test_a_catch_up_respects_blocks_and_leaves_other_users_alone(server: A
         RealtimeConnection.connect(server.ws_url, dave_c.token) as dave_ws,
     ):
         async with server.core.bus.outage():
-            from_alice = await alice_c.send_message(group["id"], "carol blocks me")
-            from_bob = await bob_c.send_message(group["id"], "carol does not block me")
+            from_alice = await alice_c.send_message(group.id, "carol blocks me")
+            from_bob = await bob_c.send_message(group.id, "carol does not block me")
         assert [m["id"] for m in await created_events(bob_ws, 2)] == [
-            from_alice["id"],
-            from_bob["id"],
+            from_alice.id,
+            from_bob.id,
         ]
-        assert [m["id"] for m in await created_events(carol_ws, 1)] == [from_bob["id"]]
+        assert [m["id"] for m in await created_events(carol_ws, 1)] == [from_bob.id]
         with pytest.raises(TimeoutError):
             await dave_ws.next_event("message.created", timeout=0.3)
         with pytest.raises(TimeoutError):
@@ -103,14 +103,14 @@ async def test_when_more_was_missed_than_a_catch_up_reads_the_client_is_told_to_
     async with RealtimeConnection.connect(server.ws_url, alice_c.token) as ws:
         async with catch_up_limit(server, 2):
             async with server.core.bus.outage():
-                lost = [await bob_c.send_message(dialog["id"], f"lost {i}") for i in range(4)]
+                lost = [await bob_c.send_message(dialog.id, f"lost {i}") for i in range(4)]
             pushed = await created_events(ws, 2)
             notice = await ws.next_event("resync.required")
-        assert notice["data"] == {"app_id": app.id, "reason": "bus_gap"}
-        assert [m["id"] for m in pushed] == [m["id"] for m in lost[:2]]
-        reply = (await ws.resync({dialog["id"]: pushed[-1]["seq"]}))[dialog["id"]]
-        assert [m["id"] for m in reply["messages"]] == [m["id"] for m in lost[2:]]
-        assert reply["complete"] is True
+        assert notice.data == {"app_id": app.id, "reason": "bus_gap"}
+        assert [m["id"] for m in pushed] == [m.id for m in lost[:2]]
+        reply = (await ws.resync({dialog.id: pushed[-1]["seq"]}))[dialog.id]
+        assert [m.id for m in reply.messages] == [m.id for m in lost[2:]]
+        assert reply.complete is True
 
 
 async def test_live_delivery_does_not_move_the_delivered_marker_the_clients_ack_does(
@@ -126,14 +126,14 @@ async def test_live_delivery_does_not_move_the_delivered_marker_the_clients_ack_
         RealtimeConnection.connect(server.ws_url, alice_c.token) as alice_ws,
         RealtimeConnection.connect(server.ws_url, bob_c.token) as bob_ws,
     ):
-        sent = await bob_c.send_message(dialog["id"], "did you get it?")
-        assert (await created_events(alice_ws, 1))[0]["id"] == sent["id"]
+        sent = await bob_c.send_message(dialog.id, "did you get it?")
+        assert (await created_events(alice_ws, 1))[0]["id"] == sent.id
         await alice_ws.ping()  # the event was written and the socket is alive
         await server.core.delivered_marks.flush()
-        stored = await server.core.messages.get_message(bob_actor, dialog["id"], sent["id"])
+        stored = await server.core.messages.get_message(bob_actor, dialog.id, sent.id)
         assert alice.id not in stored.delivered_ids
-        assert await alice_ws.mark_delivered(dialog["id"], sent["id"]) == sent["seq"]
+        assert await alice_ws.mark_delivered(dialog.id, sent.id) == sent.seq
         receipt = await bob_ws.next_event("message.delivered")
-        assert receipt["data"]["user_id"] == alice.id and receipt["data"]["seq"] == sent["seq"]
-        stored = await server.core.messages.get_message(bob_actor, dialog["id"], sent["id"])
+        assert receipt.data["user_id"] == alice.id and receipt.data["seq"] == sent.seq
+        stored = await server.core.messages.get_message(bob_actor, dialog.id, sent.id)
         assert alice.id in stored.delivered_ids

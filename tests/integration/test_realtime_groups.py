@@ -23,16 +23,16 @@ async def test_group_message_reaches_every_member_but_not_one_who_blocked_the_se
         RealtimeConnection.connect(server.ws_url, bob_c.token) as bob_ws,
         RealtimeConnection.connect(server.ws_url, carol_c.token) as carol_ws,
     ):
-        sent = await alice_c.send_message(group["id"], "hello group")
+        sent = await alice_c.send_message(group.id, "hello group")
         event = await bob_ws.next_event("message.created")
-        assert event["data"]["message"]["id"] == sent["id"]
+        assert event.data["message"]["id"] == sent.id
         with pytest.raises(TimeoutError):
             await carol_ws.next_event("message.created", timeout=0.5)
-        from_bob = await bob_c.send_message(group["id"], "bob is not blocked")
+        from_bob = await bob_c.send_message(group.id, "bob is not blocked")
         event = await carol_ws.next_event("message.created")
-        assert event["data"]["message"]["id"] == from_bob["id"]
-    history = await carol_c.history(group["id"])
-    assert sent["id"] in [m["id"] for m in history["items"]], "history still holds it"
+        assert event.data["message"]["id"] == from_bob.id
+    history = await carol_c.history(group.id)
+    assert sent.id in [m.id for m in history.items], "history still holds it"
 
 
 async def test_self_destroying_message_is_relayed_live_and_never_stored(server) -> None:
@@ -41,13 +41,13 @@ async def test_self_destroying_message_is_relayed_live_and_never_stored(server) 
     _, bob, bob_c = await server.new_client(app)
     dialog = await alice_c.create_dialog("private", [bob.id])
     async with RealtimeConnection.connect(server.ws_url, bob_c.token) as bob_ws:
-        sent = await alice_c.send_message(dialog["id"], "burn after reading", self_destroy_after=10)
+        sent = await alice_c.send_message(dialog.id, "burn after reading", self_destroy_after=10)
         event = await bob_ws.next_event("message.created")
-        message = event["data"]["message"]
-        assert message["id"] == sent["id"] and message["ephemeral"] is True
+        message = event.data["message"]
+        assert message["id"] == sent.id and message["ephemeral"] is True
         assert message["self_destroy_after"] == 10 and message["seq"] is None
-    assert (await bob_c.history(dialog["id"]))["items"] == []
-    assert (await bob_c.unread())["total"] == 0
+    assert (await bob_c.history(dialog.id)).items == []
+    assert (await bob_c.unread()).total == 0
 
 
 async def test_broadcast_reaches_every_connected_user_of_the_app_only(server) -> None:
@@ -60,9 +60,9 @@ async def test_broadcast_reaches_every_connected_user_of_the_app_only(server) ->
         RealtimeConnection.connect(server.ws_url, user_c.token) as user_ws,
         RealtimeConnection.connect(server.ws_url, stranger_c.token) as stranger_ws,
     ):
-        sent = await admin_c.send_message(dialog["id"], "maintenance tonight")
+        sent = await admin_c.send_message(dialog.id, "maintenance tonight")
         event = await user_ws.next_event("message.created")
-        assert event["data"]["message"]["id"] == sent["id"]
+        assert event.data["message"]["id"] == sent.id
         with pytest.raises(TimeoutError):
             await stranger_ws.next_event("message.created", timeout=0.5)
 
@@ -74,15 +74,13 @@ async def test_fan_out_to_fifty_members_delivers_each_message_once(server) -> No
     group = await owner_c.create_dialog("group", [u.id for _a, u, _t in members], name="big")
     sockets = [await RealtimeConnection.connect(server.ws_url, t) for _a, _u, t in members]
     try:
-        sent = [await owner_c.send_message(group["id"], f"m{i}") for i in range(5)]
+        sent = [await owner_c.send_message(group.id, f"m{i}") for i in range(5)]
 
         async def collect(ws: RealtimeConnection) -> list[int]:
-            return [
-                (await ws.next_event("message.created"))["data"]["message"]["seq"] for _ in sent
-            ]
+            return [(await ws.next_event("message.created")).data["message"]["seq"] for _ in sent]
 
         seqs = await asyncio.gather(*(collect(ws) for ws in sockets))
-        assert all(s == [m["seq"] for m in sent] for s in seqs)
+        assert all(s == [m.seq for m in sent] for s in seqs)
         for ws in sockets:
             with pytest.raises(TimeoutError):
                 await ws.next_event("message.created", timeout=0.05)

@@ -17,8 +17,8 @@ async def test_first_message(server) -> None:
     app, alice, alice_c = await server.new_client()
     _, bob, bob_c = await server.new_client(app)
     dialog = await alice_c.create_dialog("private", [bob.id])
-    sent = await alice_c.send_message(dialog["id"], "hello bob")
-    assert sent["seq"] == 1
-    page = await bob_c.history(dialog["id"])
-    assert [m["body"] for m in page["items"]] == ["hello bob"]
-    assert (await bob_c.unread())["total"] == 1
+    sent = await alice_c.send_message(dialog.id, "hello bob")
+    assert sent.seq == 1
+    page = await bob_c.history(dialog.id)
+    assert [m.body for m in page.items] == ["hello bob"]
+    assert (await bob_c.unread()).total == 1

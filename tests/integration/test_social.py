@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from tidings.client import Contact
 from tidings.client.rest import ApiError
 
 
-def _statuses(contacts: list[dict]) -> dict[int, str]:
-    return {c["user_id"]: c["status"] for c in contacts}
+def _statuses(contacts: list[Contact]) -> dict[int, str]:
+    return {c.user_id: c.status for c in contacts}
 
 
 async def test_contact_request_and_confirm(server) -> None:
@@ -18,7 +19,7 @@ async def test_contact_request_and_confirm(server) -> None:
     app, alice, alice_c = await server.new_client()
     _, bob, bob_c = await server.new_client(app)
     asked = await alice_c.add_contact(bob.id)
-    assert asked["user_id"] == bob.id and asked["status"] == "requested"
+    assert asked.user_id == bob.id and asked.status == "requested"
     assert _statuses(await alice_c.contacts()) == {bob.id: "requested"}
     assert _statuses(await bob_c.contacts()) == {alice.id: "pending"}
     # The asker cannot confirm their own request.
@@ -26,11 +27,11 @@ async def test_contact_request_and_confirm(server) -> None:
         await alice_c.confirm_contact(bob.id)
     assert (error.value.status, error.value.code) == (404, "contact_request_not_found")
     confirmed = await bob_c.confirm_contact(alice.id)
-    assert confirmed == {**confirmed, "user_id": alice.id, "status": "confirmed"}
+    assert (confirmed.user_id, confirmed.status) == (alice.id, "confirmed")
     assert _statuses(await alice_c.contacts()) == {bob.id: "confirmed"}
     assert _statuses(await bob_c.contacts()) == {alice.id: "confirmed"}
     # Confirming again is harmless.
-    assert (await bob_c.confirm_contact(alice.id))["status"] == "confirmed"
+    assert (await bob_c.confirm_contact(alice.id)).status == "confirmed"
 
 
 async def test_contact_request_twice_is_harmless(server) -> None:
@@ -39,13 +40,13 @@ async def test_contact_request_twice_is_harmless(server) -> None:
     _, bob, bob_c = await server.new_client(app)
     await alice_c.add_contact(bob.id)
     again = await alice_c.add_contact(bob.id)
-    assert again["status"] == "requested"
+    assert again.status == "requested"
     assert len(await alice_c.contacts()) == 1
     assert _statuses(await alice_c.contacts()) == {bob.id: "requested"}
     assert _statuses(await bob_c.contacts()) == {alice.id: "pending"}
     await bob_c.confirm_contact(alice.id)
-    assert (await alice_c.add_contact(bob.id))["status"] == "confirmed"
-    assert (await bob_c.add_contact(alice.id))["status"] == "confirmed"
+    assert (await alice_c.add_contact(bob.id)).status == "confirmed"
+    assert (await bob_c.add_contact(alice.id)).status == "confirmed"
     assert _statuses(await alice_c.contacts()) == {bob.id: "confirmed"}
     assert _statuses(await bob_c.contacts()) == {alice.id: "confirmed"}
 
@@ -57,7 +58,7 @@ async def test_reverse_request_confirms(server) -> None:
     await bob_c.add_contact(alice.id)
     assert _statuses(await alice_c.contacts()) == {bob.id: "pending"}
     result = await alice_c.add_contact(bob.id)
-    assert result["status"] == "confirmed"
+    assert result.status == "confirmed"
     assert _statuses(await alice_c.contacts()) == {bob.id: "confirmed"}
     assert _statuses(await bob_c.contacts()) == {alice.id: "confirmed"}
 
@@ -77,7 +78,7 @@ async def test_contact_reject(server) -> None:
         await alice_c.confirm_contact(bob.id)
     assert (error.value.status, error.value.code) == (404, "contact_request_not_found")
     # They may ask again afterwards.
-    assert (await bob_c.add_contact(alice.id))["status"] == "requested"
+    assert (await bob_c.add_contact(alice.id)).status == "requested"
 
 
 async def test_contact_remove(server) -> None:
@@ -131,7 +132,7 @@ async def test_contact_limit(server) -> None:
             await users[3][2].add_contact(alice.id)
         assert (error.value.status, error.value.code) == (422, "limit_reached")
         # Confirming an existing request does not need room.
-        assert (await users[0][2].add_contact(alice.id))["status"] == "confirmed"
+        assert (await users[0][2].add_contact(alice.id)).status == "confirmed"
     finally:
         server.core.settings = original
     assert set(_statuses(await alice_c.contacts())) == {users[0][1].id, users[1][1].id}
@@ -146,9 +147,9 @@ async def test_presence_offline_with_last_activity(server) -> None:
     _, bob, _bob_c = await server.new_client(app)
     after = server.core.now_ms()
     presence = await alice_c.presence(bob.id)
-    assert presence["user_id"] == bob.id
-    assert presence["online"] is False
-    assert before <= presence["last_activity_ms"] <= after
+    assert presence.user_id == bob.id
+    assert presence.online is False
+    assert before <= presence.last_activity_ms <= after
     with pytest.raises(ApiError) as error:
         await alice_c.presence(2**31 - 1)
     assert (error.value.status, error.value.code) == (404, "user_not_found")
@@ -161,13 +162,13 @@ async def test_privacy_lists_names_and_active(server) -> None:
     _, carol, _ = await server.new_client(app)
     assert await alice_c.request("GET", "/privacy/lists") == {"names": [], "active": None}
     stored = await alice_c.put_privacy_list("blocked", [{"user_id": bob.id, "action": "deny"}])
-    assert stored["name"] == "blocked" and stored["active"] is False
-    assert [i["user_id"] for i in stored["items"]] == [bob.id]
+    assert stored.name == "blocked" and stored.active is False
+    assert [i.user_id for i in stored.items] == [bob.id]
     await alice_c.put_privacy_list("work", [{"user_id": carol.id, "action": "allow"}])
     names = await alice_c.request("GET", "/privacy/lists")
     assert sorted(names["names"]) == ["blocked", "work"] and names["active"] is None
     active = await alice_c.set_active_privacy_list("blocked")
-    assert active["active"] == "blocked"
+    assert active.active == "blocked"
     got = await alice_c.request("GET", "/privacy/lists/blocked")
     assert got["active"] is True and got["items"][0]["action"] == "deny"
     for method, path, body in (
@@ -187,20 +188,20 @@ async def test_block_refuses_one_to_one_messages_both_ways(server) -> None:
     app, alice, alice_c = await server.new_client()
     _, bob, bob_c = await server.new_client(app)
     dialog = await alice_c.create_dialog("private", [bob.id])
-    await bob_c.send_message(dialog["id"], "before")
+    await bob_c.send_message(dialog.id, "before")
     await alice_c.block(bob.id)
     with pytest.raises(ApiError) as error:
-        await bob_c.send_message(dialog["id"], "let me in")
+        await bob_c.send_message(dialog.id, "let me in")
     assert (error.value.status, error.value.code) == (403, "blocked")
     with pytest.raises(ApiError) as error:
-        await alice_c.send_message(dialog["id"], "one last word")
+        await alice_c.send_message(dialog.id, "one last word")
     assert (error.value.status, error.value.code) == (403, "blocked")
-    assert [m["body"] for m in (await alice_c.history(dialog["id"]))["items"]] == ["before"]
+    assert [m.body for m in (await alice_c.history(dialog.id)).items] == ["before"]
     unblocked = await alice_c.set_active_privacy_list(None)
-    assert unblocked == {"names": ["blocked"], "active": None}
-    await bob_c.send_message(dialog["id"], "thanks")
-    await alice_c.send_message(dialog["id"], "welcome")
-    bodies = [m["body"] for m in (await bob_c.history(dialog["id"]))["items"]]
+    assert (unblocked.names, unblocked.active) == (["blocked"], None)
+    await bob_c.send_message(dialog.id, "thanks")
+    await alice_c.send_message(dialog.id, "welcome")
+    bodies = [m.body for m in (await bob_c.history(dialog.id)).items]
     assert bodies == ["before", "thanks", "welcome"]
 
 
@@ -213,10 +214,10 @@ async def test_block_applies_to_a_new_private_dialog_too(server) -> None:
     await alice_c.block(bob.id)
     dialog = await bob_c.create_dialog("private", [alice.id])
     with pytest.raises(ApiError) as error:
-        await bob_c.send_message(dialog["id"], "hi")
+        await bob_c.send_message(dialog.id, "hi")
     assert error.value.code == "blocked"
     other = await carol_c.create_dialog("private", [alice.id])
-    assert (await carol_c.send_message(other["id"], "hi"))["seq"] == 1
+    assert (await carol_c.send_message(other.id, "hi")).seq == 1
 
 
 async def test_deleting_the_active_list_unblocks(server) -> None:
@@ -226,10 +227,10 @@ async def test_deleting_the_active_list_unblocks(server) -> None:
     dialog = await alice_c.create_dialog("private", [bob.id])
     await alice_c.block(bob.id, list_name="enemies")
     with pytest.raises(ApiError):
-        await bob_c.send_message(dialog["id"], "blocked?")
+        await bob_c.send_message(dialog.id, "blocked?")
     await alice_c.request("DELETE", "/privacy/lists/enemies")
     assert await alice_c.request("GET", "/privacy/lists") == {"names": [], "active": None}
-    assert (await bob_c.send_message(dialog["id"], "not any more"))["seq"] == 1
+    assert (await bob_c.send_message(dialog.id, "not any more")).seq == 1
 
 
 async def test_replacing_the_active_list_updates_blocks(server) -> None:
@@ -239,10 +240,10 @@ async def test_replacing_the_active_list_updates_blocks(server) -> None:
     dialog = await alice_c.create_dialog("private", [bob.id])
     await alice_c.block(bob.id)
     with pytest.raises(ApiError):
-        await bob_c.send_message(dialog["id"], "blocked?")
+        await bob_c.send_message(dialog.id, "blocked?")
     replaced = await alice_c.put_privacy_list("blocked", [])
-    assert replaced["active"] is True and replaced["items"] == []
-    assert (await bob_c.send_message(dialog["id"], "free"))["seq"] == 1
+    assert replaced.active is True and replaced.items == []
+    assert (await bob_c.send_message(dialog.id, "free")).seq == 1
     # An allow rule before a deny rule for the same user wins (first match).
     await alice_c.put_privacy_list(
         "blocked",
@@ -251,7 +252,7 @@ async def test_replacing_the_active_list_updates_blocks(server) -> None:
             {"user_id": bob.id, "action": "deny", "order": 2},
         ],
     )
-    assert (await bob_c.send_message(dialog["id"], "still free"))["seq"] == 2
+    assert (await bob_c.send_message(dialog.id, "still free")).seq == 2
 
 
 async def test_non_mutual_block_still_lets_the_blocker_write(server) -> None:
@@ -263,8 +264,8 @@ async def test_non_mutual_block_still_lets_the_blocker_write(server) -> None:
         "one-way", [{"user_id": bob.id, "action": "deny", "mutual": False}]
     )
     await alice_c.set_active_privacy_list("one-way")
-    sent = await alice_c.send_message(dialog["id"], "I can still write to you")
-    assert sent["id"] in [m["id"] for m in (await bob_c.history(dialog["id"]))["items"]]
+    sent = await alice_c.send_message(dialog.id, "I can still write to you")
+    assert sent.id in [m.id for m in (await bob_c.history(dialog.id)).items]
     with pytest.raises(ApiError) as refused:
-        await bob_c.send_message(dialog["id"], "but you cannot answer")
+        await bob_c.send_message(dialog.id, "but you cannot answer")
     assert refused.value.status == 403 and refused.value.code == "blocked"

@@ -1412,10 +1412,10 @@ async def test_realtime_actions_refuse_the_other_callers_ids(world: World, attac
         barrier = await conn.send_message(w.ids[f"{attacker}_dialog"], "barrier")
         while True:
             event = await conn.next_event(timeout=10)
-            assert w.secret not in json.dumps(event), event
-            assert w.ids["group"] not in json.dumps(event), event
-            message = event["data"].get("message") or {}
-            if message.get("id") == barrier["id"]:
+            assert w.secret not in event.model_dump_json(), event
+            assert w.ids["group"] not in event.model_dump_json(), event
+            message = event.data.get("message") or {}
+            if message.get("id") == barrier.id:
                 break
 
 

@@ -83,15 +83,15 @@ async def _hidden_dialog(server, kind: str) -> Hidden:
     else:
         name = f"hidden group {secret}"
         dialog = await alice.create_dialog("group", [bob.id], name=name)
-    message = await alice.send_message(dialog["id"], f"the {secret} plans")
+    message = await alice.send_message(dialog.id, f"the {secret} plans")
     outsiders = {"stranger": (carol.id, carol_c), "other_app": (dave.id, dave_c)}
     if kind == "group":
         _, erin, erin_c = await server.new_client(app)
-        await alice.update_dialog(dialog["id"], add_occupants=[erin.id])
-        await erin_c.history(dialog["id"])  # really was a member
-        await alice.update_dialog(dialog["id"], remove_occupants=[erin.id])
+        await alice.update_dialog(dialog.id, add_occupants=[erin.id])
+        await erin_c.history(dialog.id)  # really was a member
+        await alice.update_dialog(dialog.id, remove_occupants=[erin.id])
         outsiders["former_member"] = (erin.id, erin_c)
-    return Hidden(kind, dialog["id"], message["id"], secret, name, alice, bob_c, outsiders)
+    return Hidden(kind, dialog.id, message.id, secret, name, alice, bob_c, outsiders)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -121,15 +121,13 @@ def _pick(scene: Scene, kind: str, outsider: str) -> tuple[Hidden, int, TidingsC
 async def _still_intact(hidden: Hidden) -> None:
     """The owner still sees the dialog exactly as before."""
     dialog = await hidden.owner.get_dialog(hidden.dialog_id)
-    assert dialog["name"] == hidden.name
-    assert dialog["pinned_message_ids"] == []
+    assert dialog.name == hidden.name
+    assert dialog.pinned_message_ids == []
     page = await hidden.owner.history(hidden.dialog_id)
-    assert [(m["id"], m["body"], m["edited"]) for m in page["items"]] == [
+    assert [(m.id, m.body, m.edited) for m in page.items] == [
         (hidden.message_id, f"the {hidden.secret} plans", False)
     ]
-    assert set(dialog["occupant_ids"]).isdisjoint(
-        user_id for user_id, _ in hidden.outsiders.values()
-    )
+    assert set(dialog.occupant_ids).isdisjoint(user_id for user_id, _ in hidden.outsiders.values())
 
 
 @pytest.mark.parametrize(("kind", "outsider"), WHO)
@@ -165,11 +163,11 @@ async def test_unread_does_not_leak(server, scene: Scene, kind: str, outsider: s
     made_up = secrets.token_hex(12)
     hidden_answer = await client.unread([hidden.dialog_id])
     made_up_answer = await client.unread([made_up])
-    assert hidden_answer == {"total": 0, "dialogs": {hidden.dialog_id: 0}}
-    assert made_up_answer == {"total": 0, "dialogs": {made_up: 0}}
-    assert hidden.dialog_id not in (await client.unread())["dialogs"]
+    assert hidden_answer.model_dump() == {"total": 0, "dialogs": {hidden.dialog_id: 0}}
+    assert made_up_answer.model_dump() == {"total": 0, "dialogs": {made_up: 0}}
+    assert hidden.dialog_id not in (await client.unread()).dialogs
     # The member on the other side really has one unread there.
-    assert await hidden.member.unread([hidden.dialog_id]) == {
+    assert (await hidden.member.unread([hidden.dialog_id])).model_dump() == {
         "total": 1,
         "dialogs": {hidden.dialog_id: 1},
     }
@@ -183,11 +181,11 @@ async def test_search_does_not_find_hidden_messages(
     asked for that dialog by id."""
     hidden, _me, client = _pick(scene, kind, outsider)
     owner_view = await hidden.owner.search(hidden.secret)
-    assert [m["id"] for m in owner_view["messages"]] == [hidden.message_id]
+    assert [m.id for m in owner_view.messages] == [hidden.message_id]
     for params in ({}, {"dialog_ids": hidden.dialog_id}):
         found = await client.search(hidden.secret, **params)
-        assert found["messages"] == []
-        assert found["dialogs"] == []
+        assert found.messages == []
+        assert found.dialogs == []
         assert hidden.secret not in str(found)
 
 
@@ -196,7 +194,7 @@ async def test_hidden_dialog_is_not_listed(server, scene: Scene, kind: str, outs
     """GET /dialogs never lists a dialog you are not in."""
     hidden, _me, client = _pick(scene, kind, outsider)
     listed = await client.list_dialogs()
-    assert hidden.dialog_id not in [d["id"] for d in listed["items"]]
+    assert hidden.dialog_id not in [d.id for d in listed.items]
 
 
 @pytest.mark.parametrize("outsider", ["stranger", "other_app"])
@@ -206,12 +204,12 @@ async def test_foreign_message_through_own_dialog(server, scene: Scene, outsider
     own = await client.create_dialog("group", [], name="my own")
     m = hidden.message_id
     calls = [
-        ("GET", f"/dialogs/{own['id']}/messages/{m}", None),
-        ("PATCH", f"/dialogs/{own['id']}/messages/{m}", {"body": "tampered"}),
-        ("DELETE", f"/dialogs/{own['id']}/messages/{m}?for_everyone=true", None),
-        ("POST", f"/dialogs/{own['id']}/read", {"message_id": m}),
-        ("GET", f"/dialogs/{own['id']}/messages?after_id={m}", None),
-        ("PATCH", f"/dialogs/{own['id']}", {"pin": [m]}),
+        ("GET", f"/dialogs/{own.id}/messages/{m}", None),
+        ("PATCH", f"/dialogs/{own.id}/messages/{m}", {"body": "tampered"}),
+        ("DELETE", f"/dialogs/{own.id}/messages/{m}?for_everyone=true", None),
+        ("POST", f"/dialogs/{own.id}/read", {"message_id": m}),
+        ("GET", f"/dialogs/{own.id}/messages?after_id={m}", None),
+        ("PATCH", f"/dialogs/{own.id}", {"pin": [m]}),
     ]
     for method, path, body in calls:
         kwargs = {} if body is None else {"json": body}
@@ -223,7 +221,7 @@ async def test_foreign_message_through_own_dialog(server, scene: Scene, outsider
         assert hidden.secret not in response.text
     # Reusing the hidden message's id for a new message does not reveal or touch it.
     response = await client.http.post(
-        f"/dialogs/{own['id']}/messages",
+        f"/dialogs/{own.id}/messages",
         json={"id": m, "body": "mine"},
         headers={"Authorization": f"Bearer {client.token}"},
     )
@@ -240,7 +238,7 @@ async def test_private_file_of_someone_else(server) -> None:
     _, _far, far_c = await server.new_client()
     data = b"private bytes " + secrets.token_bytes(64)
     info = await owner_c.upload("private.bin", data)
-    uid = info["uid"]
+    uid = info.uid
     anonymous = server.client()
     for client in (stranger_c, far_c, anonymous):
         for method, path in (
@@ -263,13 +261,13 @@ async def test_private_file_of_someone_else(server) -> None:
         assert response.json()["error"]["code"] == "file_not_found"
         own = await client.create_dialog("group", [], name="mine")
         response = await client.http.post(
-            f"/dialogs/{own['id']}/messages",
+            f"/dialogs/{own.id}/messages",
             json={"body": "look", "attachments": [{"file_id": uid}]},
             headers={"Authorization": f"Bearer {client.token}"},
         )
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "file_not_found"
-        assert (await client.history(own["id"]))["items"] == []
+        assert (await client.history(own.id)).items == []
         # Still not theirs after trying.
         response = await client.http.get(
             f"/files/{uid}/content", headers={"Authorization": f"Bearer {client.token}"}
@@ -284,12 +282,12 @@ async def test_public_file_of_another_app_cannot_be_attached(server) -> None:
     _, _far, far_c = await server.new_client()
     info = await owner_c.upload("public.txt", b"hello world", public=True)
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        response = await http.get(f"/api/v1/files/{info['uid']}/content")
+        response = await http.get(f"/api/v1/files/{info.uid}/content")
     assert response.status_code == 200 and response.content == b"hello world"
     own = await far_c.create_dialog("group", [], name="far")
     response = await far_c.http.post(
-        f"/dialogs/{own['id']}/messages",
-        json={"body": "x", "attachments": [{"file_id": info["uid"]}]},
+        f"/dialogs/{own.id}/messages",
+        json={"body": "x", "attachments": [{"file_id": info.uid}]},
         headers={"Authorization": f"Bearer {far_c.token}"},
     )
     assert response.status_code == 404

@@ -59,7 +59,7 @@ async def test_block_over_xmpp_holds_for_every_api(server) -> None:
     bob_rest = server.client(bob_token)
     dialog = await bob_rest.create_dialog("private", [alice.id])
     bob_cube, _ = await _login(lambda: Cube(server), app, f"bob-{app.id}")
-    cube_message = {"chat_dialog_id": dialog["id"], "message": "over the cube api"}
+    cube_message = {"chat_dialog_id": dialog.id, "message": "over the cube api"}
     async with Listener(server.core) as xmpp, Listener(server.core) as other_node:
         a1 = await connect(Blocker(jid(alice)), xmpp.port)
         a2 = await connect(Blocker(jid(alice)), other_node.port)  # pushes cross nodes
@@ -73,11 +73,11 @@ async def test_block_over_xmpp_holds_for_every_api(server) -> None:
             lists = await alice_rest.request("GET", "/privacy/lists")
             active = await alice_rest.request("GET", f"/privacy/lists/{lists['active']}")
             with pytest.raises(ApiError) as refused:
-                await bob_rest.send_message(dialog["id"], "hello?")
+                await bob_rest.send_message(dialog.id, "hello?")
             cube_refused = await bob_cube.post("/chat/Message.json", cube_message)
             await a1.plugin["xep_0191"].unblock([jid(bob)], timeout=10)
             unpushed = await asyncio.wait_for(a2.pushes.get(), 10)
-            sent = await bob_rest.send_message(dialog["id"], "hello again")
+            sent = await bob_rest.send_message(dialog.id, "hello again")
             cube_sent = await bob_cube.post("/chat/Message.json", cube_message)
             unblock_all = a1.make_iq_set()
             unblock_all.enable("unblock")  # §3.5: no items, everyone
@@ -98,7 +98,7 @@ async def test_block_over_xmpp_holds_for_every_api(server) -> None:
     assert refused.value.status == 403 and refused.value.code == "blocked"
     assert cube_refused.status_code == 403, cube_refused.text
     assert unpushed == ("unblocked", {jid(bob)})
-    assert sent["body"] == "hello again"
+    assert sent.body == "hello again"
     assert cube_sent.status_code == 201, cube_sent.text
     assert after_all == set()
 

@@ -20,6 +20,8 @@ PRIVATE = "jabber:iq:private"
 
 
 class BookmarkClient(PepClient):
+    interests = (*PepClient.interests, NODE)  # XEP-0402 §3.3: clients ask +notify
+
     def __init__(self, jid_text: str) -> None:
         super().__init__(jid_text)
         for plugin in ("xep_0049", "xep_0048", "xep_0402"):

@@ -34,14 +34,14 @@ async def test_a_bus_gap_is_caught_up_from_the_store_once(server, limit: int | N
         registry = xmpp.server.gateway.registry
         b = await connect(Client(jid(bob), "correct horse"), xmpp.port)
         try:
-            await rest.send_message(dialog["id"], "before")
+            await rest.send_message(dialog.id, "before")
             assert (await _until(b, "before"))[-1]["body"] == "before"
 
             swallowed: list[Any] = []
             all_swallowed = asyncio.Event()
 
             async def keep(event: Any) -> None:
-                if isinstance(event, MessageCreated) and event.dialog_id == dialog["id"]:
+                if isinstance(event, MessageCreated) and event.dialog_id == dialog.id:
                     swallowed.append(event)
                     if len(swallowed) == GAP:
                         all_swallowed.set()
@@ -50,7 +50,7 @@ async def test_a_bus_gap_is_caught_up_from_the_store_once(server, limit: int | N
             registry.detach()  # the bus connection is gone: this node hears nothing
             since_ms = server.core.clock.now_ms()
             for i in range(GAP):
-                await rest.send_message(dialog["id"], f"gap {i}")
+                await rest.send_message(dialog.id, f"gap {i}")
             await asyncio.wait_for(all_swallowed.wait(), 10)  # the bus has its own task
             unsubscribe()
             registry.attach(server.core.bus)
@@ -59,7 +59,7 @@ async def test_a_bus_gap_is_caught_up_from_the_store_once(server, limit: int | N
             await registry.catch_up(since_ms)
             for event in swallowed:  # late copies, as from a publisher's backlog
                 await registry.deliver(event)
-            await rest.send_message(dialog["id"], "after")
+            await rest.send_message(dialog.id, "after")
             got = await _until(b, "after")
         finally:
             server.core.settings = settings

@@ -6,6 +6,7 @@ import asyncio
 
 from tests.helpers import wait_until
 from tests.integration.xmpp_helpers import Client, Listener, close, connect
+from tidings.client import Dialog
 
 
 def jid(user, domain: str = "localhost") -> str:
@@ -42,18 +43,18 @@ async def test_message_over_xmpp_is_in_rest_history_and_unread(server) -> None:
         try:
             a.send_message(mto=jid(bob), mbody="stored for bob", mtype="chat")
 
-            async def stored() -> dict | None:
-                dialogs = (await bob_rest.list_dialogs())["items"]
-                if dialogs and dialogs[0]["last_message_text"] == "stored for bob":
+            async def stored() -> Dialog | None:
+                dialogs = (await bob_rest.list_dialogs()).items
+                if dialogs and dialogs[0].last_message_text == "stored for bob":
                     return dialogs[0]
                 return None
 
             dialog = await wait_until(stored, what="the message in bob's dialogs")
-            history = await bob_rest.history(dialog["id"])
-            assert [m["body"] for m in history["items"]] == ["stored for bob"]
-            assert history["items"][0]["sender_id"] == alice.id
+            history = await bob_rest.history(dialog.id)
+            assert [m.body for m in history.items] == ["stored for bob"]
+            assert history.items[0].sender_id == alice.id
             unread = await bob_rest.unread()
-            assert unread["dialogs"][dialog["id"]] == 1
+            assert unread.dialogs[dialog.id] == 1
         finally:
             await close(a)
 
@@ -69,13 +70,13 @@ async def test_native_websocket_message_reaches_xmpp_client(server) -> None:
         b = await connect(Client(jid(bob), "correct horse"), xmpp.port)
         try:
             async with RealtimeConnection.connect(server.ws_url, alice_token) as ws:
-                sent = await ws.send_message(dialog["id"], "from the native socket")
+                sent = await ws.send_message(dialog.id, "from the native socket")
             got = await asyncio.wait_for(b.messages.get(), 10)
             assert got["body"] == "from the native socket"
-            assert got["id"] == sent["id"]
+            assert got["id"] == sent.id
             assert got["from"].bare == jid(alice)
             extra = got.xml.find("{jabber:client}extraParams")
-            assert extra.findtext("{jabber:client}dialog_id") == dialog["id"]
+            assert extra.findtext("{jabber:client}dialog_id") == dialog.id
         finally:
             await close(b)
 
@@ -109,9 +110,9 @@ async def test_typing_receipts_and_read_markers(server) -> None:
                 if name == "displayed":
                     break
             assert marked == got["id"]
-            dialogs = (await server.client(alice_token).list_dialogs())["items"]
-            history = await server.client(alice_token).history(dialogs[0]["id"])
-            assert bob.id in history["items"][-1]["read_ids"]
+            dialogs = (await server.client(alice_token).list_dialogs()).items
+            history = await server.client(alice_token).history(dialogs[0].id)
+            assert bob.id in history.items[-1].read_ids
         finally:
             await close(a, b)
 
@@ -124,7 +125,7 @@ async def test_muc_room_chat(server) -> None:
     dialog = await server.client(alice_token).create_dialog(
         "group", [bob.id, carol.id], name="room"
     )
-    room = f"{app.id}_{dialog['id']}@muc.localhost"
+    room = f"{app.id}_{dialog.id}@muc.localhost"
     async with Listener(server.core) as xmpp:
         a = await connect(Client(jid(alice), "correct horse"), xmpp.port)
         b = await connect(Client(jid(bob), "correct horse"), xmpp.port)
@@ -136,8 +137,8 @@ async def test_muc_room_chat(server) -> None:
             got = await asyncio.wait_for(b.groupchat.get(), 10)
             assert got["body"] == "hi group"
             assert str(got["from"]) == f"{room}/{alice.id}"
-            history = await server.client(carol_token).history(dialog["id"])
-            assert [m["body"] for m in history["items"]] == ["hi group"]
+            history = await server.client(carol_token).history(dialog.id)
+            assert [m.body for m in history.items] == ["hi group"]
         finally:
             await close(a, b)
 
@@ -148,8 +149,8 @@ async def test_offline_messages_arrive_with_delay(server) -> None:
     _, bob, _ = await server.new_user(app)
     dialog = await server.client(alice_token).create_dialog("private", [bob.id])
     rest = server.client(alice_token)
-    await rest.send_message(dialog["id"], "while you were away 1")
-    await rest.send_message(dialog["id"], "while you were away 2")
+    await rest.send_message(dialog.id, "while you were away 1")
+    await rest.send_message(dialog.id, "while you were away 2")
     async with Listener(server.core) as xmpp:
         b = await connect(Client(jid(bob), "correct horse"), xmpp.port)
         try:
@@ -164,7 +165,7 @@ async def test_offline_messages_arrive_with_delay(server) -> None:
             await close(b)
         b2 = await connect(Client(jid(bob), "correct horse"), xmpp.port)
         try:
-            await rest.send_message(dialog["id"], "live")
+            await rest.send_message(dialog.id, "live")
             got = await asyncio.wait_for(b2.messages.get(), 10)
             assert got["body"] == "live"  # the earlier two were not delivered again
         finally:

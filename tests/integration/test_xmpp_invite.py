@@ -43,7 +43,7 @@ async def test_direct_invitation_reaches_the_invitee_live_and_offline(server: Te
     _, carol, _ = await server.new_user(app, password=PASSWORD)
     _, mallory, _ = await server.new_user(password=PASSWORD)  # another app
     group = await server.client(alice_token).create_dialog("group", [bob.id, carol.id], name="g")
-    room = f"{app.id}_{group['id']}@muc.localhost"
+    room = f"{app.id}_{group.id}@muc.localhost"
     async with Listener(server.core) as xmpp:
         a = await connect(Invitee(jid(alice)), xmpp.port)
         b = await connect(Invitee(jid(bob)), xmpp.port)

@@ -45,10 +45,10 @@ async def test_query_with_and_without_with_and_addresses(server) -> None:
     _, carol, carol_token = await server.new_user(app)
     with_bob = await server.client(alice_token).create_dialog("private", [bob.id])
     with_carol = await server.client(alice_token).create_dialog("private", [carol.id])
-    await server.client(alice_token).send_message(with_bob["id"], "a1")
-    await server.client(bob_token).send_message(with_bob["id"], "b1")
-    await server.client(carol_token).send_message(with_carol["id"], "c1")
-    await server.client(alice_token).send_message(with_bob["id"], "a2")
+    await server.client(alice_token).send_message(with_bob.id, "a1")
+    await server.client(bob_token).send_message(with_bob.id, "b1")
+    await server.client(carol_token).send_message(with_carol.id, "c1")
+    await server.client(alice_token).send_message(with_bob.id, "a2")
     async with Listener(server.core) as xmpp:
         a = await mam_client(alice, xmpp.port)
         try:
@@ -87,7 +87,7 @@ async def test_paging_both_ways_with_slixmpp(server) -> None:
     dialog = await server.client(alice_token).create_dialog("private", [bob.id])
     sent = [f"m{i}" for i in range(7)]
     for body in sent:
-        await server.client(alice_token).send_message(dialog["id"], body)
+        await server.client(alice_token).send_message(dialog.id, body)
     async with Listener(server.core) as xmpp:
         a = await mam_client(alice, xmpp.port)
         try:
@@ -141,7 +141,7 @@ async def test_raw_paging_last_page_and_before(server) -> None:
     _, bob, _ = await server.new_user(app)
     dialog = await server.client(alice_token).create_dialog("private", [bob.id])
     for i in range(7):
-        await server.client(alice_token).send_message(dialog["id"], f"m{i}")
+        await server.client(alice_token).send_message(dialog.id, f"m{i}")
     a = await login(ws_url(server), alice, "correct horse")
     try:
         pages = []
@@ -188,7 +188,7 @@ async def test_start_and_end_filter_by_time(server) -> None:
     _, bob, _ = await server.new_user(app)
     dialog = await server.client(alice_token).create_dialog("private", [bob.id])
     for i in range(5):
-        await server.client(alice_token).send_message(dialog["id"], f"m{i}")
+        await server.client(alice_token).send_message(dialog.id, f"m{i}")
         await asyncio.sleep(0.005)  # distinct times, so the bounds fall between messages
     a = await login(ws_url(server), alice, "correct horse")
     try:
@@ -225,7 +225,7 @@ async def test_metadata_prefs_and_fields(server) -> None:
     _, loner, _ = await server.new_user(app)
     dialog = await server.client(alice_token).create_dialog("private", [bob.id])
     for i in range(3):
-        await server.client(alice_token).send_message(dialog["id"], f"m{i}")
+        await server.client(alice_token).send_message(dialog.id, f"m{i}")
     a = await login(ws_url(server), alice, "correct horse")
     lone = await login(ws_url(server), loner, "correct horse")
     try:
@@ -260,9 +260,9 @@ async def test_room_archive_is_answered_from_the_room(server) -> None:
     app, alice, alice_token = await server.new_user()
     _, bob, bob_token = await server.new_user(app)
     group = await server.client(alice_token).create_dialog("group", [bob.id], name="room")
-    await server.client(alice_token).send_message(group["id"], "hello room")
-    await server.client(bob_token).send_message(group["id"], "hi all")
-    room = f"{app.id}_{group['id']}@muc.localhost"
+    await server.client(alice_token).send_message(group.id, "hello room")
+    await server.client(bob_token).send_message(group.id, "hi all")
+    room = f"{app.id}_{group.id}@muc.localhost"
     async with Listener(server.core) as xmpp:
         a = await mam_client(alice, xmpp.port)
         try:

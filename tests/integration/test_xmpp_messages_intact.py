@@ -71,10 +71,10 @@ async def test_client_id_and_origin_id_reach_the_recipient(server) -> None:
             stanza_ids = got.xml.findall("{urn:xmpp:sid:0}stanza-id")
             assert len(stanza_ids) == 1 and stanza_ids[0].get("id") != "forged"
             stored_id = stanza_ids[0].get("id")
-            dialogs = (await server.client(bob_token).list_dialogs())["items"]
-            history = await server.client(bob_token).history(dialogs[0]["id"])
-            assert [m["id"] for m in history["items"]] == [stored_id]
-            assert history["items"][0]["client_id"] == "slix-0001"
+            dialogs = (await server.client(bob_token).list_dialogs()).items
+            history = await server.client(bob_token).history(dialogs[0].id)
+            assert [m.id for m in history.items] == [stored_id]
+            assert history.items[0].client_id == "slix-0001"
 
             # A retry under the same client id is the same message, delivered once.
             a.send_raw(
@@ -86,9 +86,9 @@ async def test_client_id_and_origin_id_reach_the_recipient(server) -> None:
             )
             after = await next_with(b, "{jabber:client}body")
             assert after["id"] == "slix-0002"
-            history = await server.client(bob_token).history(dialogs[0]["id"])
-            print("history ids:", [m.get("client_id") for m in history["items"]])
-            assert [m["client_id"] for m in history["items"]] == ["slix-0001", "slix-0002"]
+            history = await server.client(bob_token).history(dialogs[0].id)
+            print("history ids:", [m.client_id for m in history.items])
+            assert [m.client_id for m in history.items] == ["slix-0001", "slix-0002"]
         finally:
             await close(a, b)
 
@@ -134,8 +134,8 @@ async def test_unknown_extension_arrives_intact_live_and_offline(server) -> None
 
 async def _stored(rest: Any, count: int) -> bool:
     """Whether the (only) dialog of ``rest``'s user holds ``count`` messages."""
-    dialogs = (await rest.list_dialogs())["items"]
-    return bool(dialogs) and len((await rest.history(dialogs[0]["id"]))["items"]) == count
+    dialogs = (await rest.list_dialogs()).items
+    return bool(dialogs) and len((await rest.history(dialogs[0].id)).items) == count
 
 
 async def test_extension_elements_over_the_limit_are_refused(server) -> None:
@@ -260,9 +260,9 @@ async def test_receipt_request_and_answer_are_routed_with_the_senders_id(server)
             receipt = await asyncio.wait_for(a.receipts.get(), 10)
             print("receipt for:", receipt)
             assert receipt == "ask-1"
-            dialogs = (await server.client(alice_token).list_dialogs())["items"]
-            history = await server.client(alice_token).history(dialogs[0]["id"])
-            assert bob.id in history["items"][-1]["delivered_ids"]
+            dialogs = (await server.client(alice_token).list_dialogs()).items
+            history = await server.client(alice_token).history(dialogs[0].id)
+            assert bob.id in history.items[-1].delivered_ids
 
             # A displayed marker naming the client's id marks it read (XEP-0333 §4).
             b.send_raw(
@@ -274,8 +274,8 @@ async def test_receipt_request_and_answer_are_routed_with_the_senders_id(server)
                 if name == "displayed":
                     break
             assert marked == "ask-1"
-            history = await server.client(alice_token).history(dialogs[0]["id"])
-            assert bob.id in history["items"][-1]["read_ids"]
+            history = await server.client(alice_token).history(dialogs[0].id)
+            assert bob.id in history.items[-1].read_ids
         finally:
             await close(a, b)
 
@@ -287,7 +287,7 @@ async def test_group_marker_comes_from_the_room(server) -> None:
     app, alice, alice_token = await server.new_user()
     _, bob, _ = await server.new_user(app)
     dialog = await server.client(alice_token).create_dialog("group", [bob.id], name="markers")
-    room = f"{app.id}_{dialog['id']}@muc.localhost"
+    room = f"{app.id}_{dialog.id}@muc.localhost"
     async with Listener(server.core) as xmpp:
         a = await connect(Raw(jid(alice), "correct horse"), xmpp.port)
         b = await connect(Raw(jid(bob), "correct horse"), xmpp.port)
@@ -312,8 +312,8 @@ async def test_group_marker_comes_from_the_room(server) -> None:
             assert marker["type"] == "groupchat"
             assert marker["from"].bare == room
             assert marker.xml.find("{urn:xmpp:chat-markers:0}displayed").get("id") == "g-1"
-            history = await server.client(alice_token).history(dialog["id"])
-            assert bob.id in history["items"][-1]["read_ids"]
+            history = await server.client(alice_token).history(dialog.id)
+            assert bob.id in history.items[-1].read_ids
         finally:
             await close(a, b)
 

@@ -80,17 +80,17 @@ async def test_join_creates_group_dialog_owned_by_joiner(server) -> None:
             await muc.set_room_config(room, form, timeout=10)
         finally:
             await close(a)
-    dialogs = (await server.client(alice_token).list_dialogs())["items"]
-    [dialog] = [d for d in dialogs if d["type"] == "group"]
-    assert dialog["owner_id"] == alice.id and dialog["name"] == "Team room"
+    dialogs = (await server.client(alice_token).list_dialogs()).items
+    [dialog] = [d for d in dialogs if d.type == "group"]
+    assert dialog.owner_id == alice.id and dialog.name == "Team room"
     async with httpx.AsyncClient(base_url=f"{server.base_url}/connectycube") as http:
         cube = await http.get(
             "/chat/Dialog.json", headers={"CB-Token": alice_token, "CB-SDK": "JS 6.1.2 - Client"}
         )
     assert cube.status_code == 200, cube.text
-    [listed] = [d for d in cube.json()["items"] if d["_id"] == dialog["id"]]
+    [listed] = [d for d in cube.json()["items"] if d["_id"] == dialog.id]
     assert listed["type"] == 2 and listed["user_id"] == alice.id
-    assert listed["xmpp_room_jid"] == f"{app.id}_{dialog['id']}@muc.localhost"
+    assert listed["xmpp_room_jid"] == f"{app.id}_{dialog.id}@muc.localhost"
 
 
 async def test_second_occupant_presences_both_ways(server) -> None:
@@ -128,7 +128,7 @@ async def test_second_occupant_presences_both_ways(server) -> None:
                 await asyncio.wait_for(c.plugin["xep_0045"].join_muc_wait(room, "Bob"), 10)
             assert taken.value.condition == "conflict"
             group = await server.client(alice_token).create_dialog("group", [bob.id], name="g")
-            cc_room = f"{app.id}_{group['id']}@muc.localhost"
+            cc_room = f"{app.id}_{group.id}@muc.localhost"
             fixed = await asyncio.wait_for(b.plugin["xep_0045"].join_muc_wait(cc_room, "bobby"), 10)
             assert {110, 210} <= codes(fixed[0])
             assert str(fixed[0]["from"]) == f"{cc_room}/{bob.id}"
@@ -251,10 +251,10 @@ async def test_affiliations_lists_disco_and_self_ping(server) -> None:
             )
             assert promoted["muc"]["role"] == "moderator"
             await owner.set_affiliation(room, "outcast", jid=jid(carol), timeout=10)
-            dialogs = (await server.client(alice_token).list_dialogs())["items"]
-            [dialog] = [d for d in dialogs if d["type"] == "group"]
-            assert dialog["admin_ids"] == [bob.id]
-            assert sorted(dialog["occupant_ids"]) == sorted([alice.id, bob.id])
+            dialogs = (await server.client(alice_token).list_dialogs()).items
+            [dialog] = [d for d in dialogs if d.type == "group"]
+            assert dialog.admin_ids == [bob.id]
+            assert sorted(dialog.occupant_ids) == sorted([alice.id, bob.id])
             info = await a.plugin["xep_0030"].get_info(jid=room, timeout=10)
             features = set(info["disco_info"]["features"])
             assert {
@@ -278,8 +278,8 @@ async def test_affiliations_lists_disco_and_self_ping(server) -> None:
             await owner.set_affiliation(room, "owner", jid=jid(bob), timeout=10)  # §10.3
             handed = await b.presence_from(f"{room}/bob")
             assert handed["muc"]["affiliation"] == "owner"
-            dialog = await server.client(alice_token).get_dialog(dialog["id"])
-            assert dialog["owner_id"] == bob.id and dialog["admin_ids"] == [alice.id]
+            dialog = await server.client(alice_token).get_dialog(dialog.id)
+            assert dialog.owner_id == bob.id and dialog.admin_ids == [alice.id]
             owners = await a.plugin["xep_0045"].get_affiliation_list(room, "owner", timeout=10)
             assert [str(j) for j in owners] == [jid(bob)]
         finally:
@@ -293,7 +293,7 @@ async def test_unavailable_to_a_room_never_joined_is_not_answered(server) -> Non
     app, alice, alice_token = await server.new_user()
     _, bob, _ = await server.new_user(app)
     group = await server.client(alice_token).create_dialog("group", [bob.id], name="loop")
-    room = f"{app.id}_{group['id']}@muc.localhost"
+    room = f"{app.id}_{group.id}@muc.localhost"
     async with Listener(server.core) as xmpp:
         a = await connect(Client(jid(alice), "correct horse"), xmpp.port)
         b = await connect(Client(jid(bob), "correct horse"), xmpp.port)
@@ -386,10 +386,10 @@ async def test_nick_change_and_private_messages(server) -> None:
             a.send_message(mto=room, mbody="for everyone", mtype="groupchat")
             got = await asyncio.wait_for(b.groupchat.get(), 10)
             assert got["body"] == "for everyone"
-            dialogs = (await server.client(alice_token).list_dialogs())["items"]
-            [dialog] = [d for d in dialogs if d["type"] == "group"]
-            history = await server.client(alice_token).history(dialog["id"])
-            assert [m["body"] for m in history["items"]] == ["for everyone"]
+            dialogs = (await server.client(alice_token).list_dialogs()).items
+            [dialog] = [d for d in dialogs if d.type == "group"]
+            history = await server.client(alice_token).history(dialog.id)
+            assert [m.body for m in history.items] == ["for everyone"]
         finally:
             await close(a, b)
 
@@ -418,10 +418,10 @@ async def test_mediated_invitation_makes_a_member(server) -> None:
             a.plugin["xep_0045"].invite(room, "nobody@elsewhere.example")
             refused = await asyncio.wait_for(a.errors.get(), 10)
             assert refused["error"]["condition"] == "item-not-found"
-            dialogs = (await server.client(alice_token).list_dialogs())["items"]
-            [dialog] = [d for d in dialogs if d["type"] == "group"]
-            assert sorted(dialog["occupant_ids"]) == sorted([alice.id, bob.id])
-            assert (await server.client(alice_token).history(dialog["id"]))["items"] == []
+            dialogs = (await server.client(alice_token).list_dialogs()).items
+            [dialog] = [d for d in dialogs if d.type == "group"]
+            assert sorted(dialog.occupant_ids) == sorted([alice.id, bob.id])
+            assert (await server.client(alice_token).history(dialog.id)).items == []
         finally:
             await close(a, b)
 
@@ -445,14 +445,14 @@ async def test_removal_through_the_api_leaves_the_room(server) -> None:
             )
             await asyncio.wait_for(b.plugin["xep_0045"].join_muc_wait(room, "bob"), 10)
             await asyncio.wait_for(c.plugin["xep_0045"].join_muc_wait(room, "carol"), 10)
-            dialogs = (await server.client(alice_token).list_dialogs())["items"]
-            [dialog] = [d for d in dialogs if d["type"] == "group"]
+            dialogs = (await server.client(alice_token).list_dialogs()).items
+            [dialog] = [d for d in dialogs if d.type == "group"]
             rest = server.client(alice_token)
-            await rest.update_dialog(dialog["id"], add_admins=[carol.id])
+            await rest.update_dialog(dialog.id, add_admins=[carol.id])
             await c.presence_from(f"{room}/carol")  # its join
             promoted = await c.presence_from(f"{room}/carol")
             assert promoted["muc"]["affiliation"] == "admin"
-            await rest.update_dialog(dialog["id"], remove_occupants=[bob.id])
+            await rest.update_dialog(dialog.id, remove_occupants=[bob.id])
             own = await b.presence_from(f"{room}/bob", "unavailable")
             assert {110, 321} <= codes(own)
             seen = await a.presence_from(f"{room}/bob", "unavailable")

@@ -95,24 +95,24 @@ async def test_an_unconfirmed_message_goes_to_the_next_session(server) -> None:
         async with Listener(server.core) as xmpp:
             first = await connect(_deaf(Client(jid(bob), "correct horse", sm=sm), sm=sm), xmpp.port)
             try:
-                sent = await rest.send_message(dialog["id"], f"unconfirmed {sm}")
+                sent = await rest.send_message(dialog.id, f"unconfirmed {sm}")
                 got = await asyncio.wait_for(first.messages.get(), 10)
-                assert got["id"] == sent["id"]
+                assert got["id"] == sent.id
             finally:
                 kill(first)
             second = await connect(Client(jid(bob), "correct horse", sm=sm), xmpp.port)
             try:
                 again = await asyncio.wait_for(second.messages.get(), 10)
-                assert again["id"] == sent["id"]  # the client can drop the second copy
+                assert again["id"] == sent.id  # the client can drop the second copy
                 assert again["delay"]["stamp"] is not None
-                await rest.send_message(dialog["id"], f"live {sm}")
+                await rest.send_message(dialog.id, f"live {sm}")
                 got = await _until(second, f"live {sm}")
                 assert [m["body"] for m in got] == [f"live {sm}"]
             finally:
                 await close(second)
         await server.core.delivered_marks.flush()  # confirmations are written in batches
-        history = await rest.history(dialog["id"])
-        assert bob.id in history["items"][-1]["delivered_ids"]  # the second one confirmed
+        history = await rest.history(dialog.id)
+        assert bob.id in history.items[-1].delivered_ids  # the second one confirmed
 
 
 async def test_a_clean_close_without_stream_management_counts_as_read(server) -> None:
@@ -124,13 +124,13 @@ async def test_a_clean_close_without_stream_management_counts_as_read(server) ->
     async with Listener(server.core) as xmpp:
         first = await connect(_deaf(Client(jid(bob), "correct horse"), sm=False), xmpp.port)
         try:
-            await rest.send_message(dialog["id"], "read before closing")
+            await rest.send_message(dialog.id, "read before closing")
             await asyncio.wait_for(first.messages.get(), 10)
         finally:
             await close(first)
         second = await connect(Client(jid(bob), "correct horse"), xmpp.port)
         try:
-            await rest.send_message(dialog["id"], "after")
+            await rest.send_message(dialog.id, "after")
             got = await _until(second, "after")
             assert [m["body"] for m in got] == ["after"]
         finally:
@@ -146,14 +146,14 @@ async def test_unacked_stanzas_of_a_cleanly_closed_sm_stream_come_again(server) 
     async with Listener(server.core) as xmpp:
         first = await connect(_deaf(Client(jid(bob), "correct horse", sm=True), sm=True), xmpp.port)
         try:
-            sent = await rest.send_message(dialog["id"], "never acked")
+            sent = await rest.send_message(dialog.id, "never acked")
             await asyncio.wait_for(first.messages.get(), 10)
         finally:
             await close(first)
         second = await connect(Client(jid(bob), "correct horse", sm=True), xmpp.port)
         try:
             again = await asyncio.wait_for(second.messages.get(), 10)
-            assert (again["id"], again["body"]) == (sent["id"], "never acked")
+            assert (again["id"], again["body"]) == (sent.id, "never acked")
         finally:
             await close(second)
 

@@ -21,6 +21,7 @@ NICK = "http://jabber.org/protocol/nick"
 AVATAR_DATA = "urn:xmpp:avatar:data"
 AVATAR_META = "urn:xmpp:avatar:metadata"
 DEVICELIST = "eu.siacs.conversations.axolotl.devicelist"
+SETTINGS = "urn:example:settings"
 PUBSUB = "http://jabber.org/protocol/pubsub"
 EVENT = "http://jabber.org/protocol/pubsub#event"
 ERRORS = "http://jabber.org/protocol/pubsub#errors"
@@ -35,6 +36,9 @@ def jid(user: Any) -> str:
 class PepClient(Client):
     """A client with slixmpp's PEP plugins that records every pubsub notification as
     (kind, from bare JID, node, item id, item XML)."""
+
+    #: Nodes asked ``+notify`` for beyond those of slixmpp's plugins (XEP-0163 §4.3).
+    interests: tuple[str, ...] = (DEVICELIST, SETTINGS)
 
     def __init__(self, jid_text: str, password: str = "correct horse") -> None:
         super().__init__(jid_text, password)
@@ -53,6 +57,11 @@ class PepClient(Client):
 
     async def _start(self, _event: Any) -> None:
         await self.get_roster()  # as PEP clients do: an interested resource (RFC 6121 §2.1.6)
+        # XEP-0163 §4.3: the plugins ask +notify for their nodes; the device list and
+        # the private settings node too, in the caps of the initial presence (XEP-0115).
+        for node in self.interests:
+            self.plugin["xep_0030"].add_feature(f"{node}+notify")
+        await self.plugin["xep_0115"].update_caps(broadcast=False)
         self.send_presence()
         self.started.set()
 
@@ -116,7 +125,9 @@ async def test_publish_notify_retrieve_and_who_may_read(server) -> None:
         b = await connect(PepClient(jid(bob)), xmpp.port)
         c = await connect(PepClient(jid(carol)), xmpp.port)
         d = await connect(PepClient(jid(dave)), xmpp.port)
-        sdk_like = await connect(Client(jid(bob), "correct horse"), xmpp.port)
+        sdk_like = Client(jid(bob), "correct horse")
+        sdk_like.plugin["xep_0115"].broadcast = False  # the SDK sends no caps
+        await connect(sdk_like, xmpp.port)
         headlines: list[Any] = []
 
         def keep_events(stanza: Any) -> Any:
@@ -196,7 +207,7 @@ async def test_private_pep_storage_and_publish_options(server) -> None:
     app, alice, _ = await server.new_user()
     _, bob, _ = await server.new_user(app)
     await contacts(server, alice, bob)
-    node = "urn:example:settings"
+    node = SETTINGS
     async with Listener(server.core) as xmpp:
         a = await connect(PepClient(jid(alice)), xmpp.port)
         b = await connect(PepClient(jid(bob)), xmpp.port)

@@ -93,16 +93,16 @@ async def test_enabled_push_reaches_apns_and_fcm_while_the_user_has_no_session(
             await enable_iq(client, {"platform": "fcm", "token": tablet}, node="node-2").send(
                 timeout=10
             )
-            await alice.send_message(dialog["id"], "while you are here")
+            await alice.send_message(dialog.id, "while you are here")
             live = await client.messages.get()
             queued_while_online = await outbox_states(server, app)
         finally:
             await close(client)
         await offline(server, bob.id)
-        missed = await alice.send_message(dialog["id"], "hello Bob")
+        missed = await alice.send_message(dialog.id, "hello Bob")
         await eventually(lambda: apns.for_token(phone) and fcm.for_token(tablet), what="pushes")
         registered = await device_ids(server, bob_token)
-        unread = (await server.client(bob_token).unread())["total"]
+        unread = (await server.client(bob_token).unread()).total
 
         client = await connect(Client(jid(bob), PASSWORD), xmpp.port)
         try:
@@ -110,7 +110,7 @@ async def test_enabled_push_reaches_apns_and_fcm_while_the_user_has_no_session(
         finally:
             await close(client)
         await offline(server, bob.id)
-        later = await alice.send_message(dialog["id"], "only the tablet hears this")
+        later = await alice.send_message(dialog.id, "only the tablet hears this")
         await eventually(lambda: len(fcm.for_token(tablet)) == 2, what="second FCM push")
 
         client = await connect(Client(jid(bob), PASSWORD), xmpp.port)
@@ -125,13 +125,13 @@ async def test_enabled_push_reaches_apns_and_fcm_while_the_user_has_no_session(
     assert queued_while_online == {}, "no push while a session is live"
     assert sorted(registered) == [f"xmpp-push:{COMPONENT}/node-1", f"xmpp-push:{COMPONENT}/node-2"]
     [apns_push] = apns.for_token(phone)
-    assert apns_push["payload"]["message_id"] == missed["id"]
+    assert apns_push["payload"]["message_id"] == missed.id
     assert apns_push["payload"]["aps"]["alert"] == {"title": "Alice", "body": "hello Bob"}
     assert apns_push["payload"]["aps"]["badge"] == unread == 2
     first, second = fcm.for_token(tablet)
-    assert first["message"]["data"]["message_id"] == missed["id"]
+    assert first["message"]["data"]["message_id"] == missed.id
     assert first["message"]["data"]["badge"] == "2"
-    assert second["message"]["data"]["message_id"] == later["id"]
+    assert second["message"]["data"]["message_id"] == later.id
     assert await device_ids(server, bob_token) == [], "disable without a node forgets all"
 
 

@@ -28,7 +28,7 @@ async def test_resume_after_socket_killed_mid_burst(server) -> None:
             # Kill the socket about a dozen messages into the burst, inside a TLS record.
             proxy.cut_after = proxy.downstream + 12 * 500 + 123
             for i in range(BURST):
-                await rest.send_message(dialog["id"], f"m{i}")
+                await rest.send_message(dialog.id, f"m{i}")
             await asyncio.wait_for(proxy.was_cut.wait(), 10)
             await asyncio.wait_for(disconnected.wait(), 10)
             a.started.clear()
@@ -38,7 +38,7 @@ async def test_resume_after_socket_killed_mid_burst(server) -> None:
             await asyncio.wait_for(resumed.wait(), 10)
             while len(received) < BURST:
                 received.append((await asyncio.wait_for(a.messages.get(), 10))["body"])
-            await rest.send_message(dialog["id"], "sentinel")
+            await rest.send_message(dialog.id, "sentinel")
             received.append((await asyncio.wait_for(a.messages.get(), 10))["body"])
             assert received == [f"m{i}" for i in range(BURST)] + ["sentinel"]
         finally:

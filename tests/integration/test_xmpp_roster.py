@@ -126,7 +126,7 @@ async def test_mam_query_returns_the_dialog_history(server) -> None:
     _, bob, _ = await server.new_user(app)
     rest = server.client(alice_token)
     dialog = await rest.create_dialog(type="private", occupant_ids=[bob.id])
-    stored = [(await rest.send_message(dialog["id"], f"note {i}"))["id"] for i in range(3)]
+    stored = [(await rest.send_message(dialog.id, f"note {i}")).id for i in range(3)]
     async with Listener(server.core) as xmpp:
         b = await connect(RosterClient(jid(bob), "correct horse"), xmpp.port)
         try:

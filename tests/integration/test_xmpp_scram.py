@@ -371,3 +371,28 @@ async def test_password_change_over_rest_and_cli_replaces_the_scram_keys(server)
             await apps_store.update_user(conn, bob.id, password_hash=None, updated_ms=1)
         cleared = await slixmpp_login(xmpp.port, jid(bob), PASSWORD, "SCRAM-SHA-1")
         assert cleared[0] == "not-authorized"
+
+
+async def test_plain_is_checked_against_the_scram_keys_and_writes_no_session(server) -> None:
+    """A password in clear over PLAIN is checked against the stored SCRAM-SHA-256 key
+    (``core/password_check.py``), the verifier Prosody and ejabberd use for PLAIN too:
+    with the argon2id hash swapped for another password's, the SCRAM password still
+    logs in and the other one does not. An XMPP login needs no bearer token, so it
+    adds no session row."""
+    from sqlalchemy import func, select
+
+    from tidings.core.passwords import hash_password
+    from tidings.store.tables import sessions
+
+    _, alice, _ = await server.new_user()
+    other_hash = await hash_password("another password", memory_kib=1024, iterations=1)
+    async with server.core.db.transaction() as conn:
+        await apps_store.update_user(conn, alice.id, password_hash=other_hash, updated_ms=1)
+        before = (await conn.execute(select(func.count()).select_from(sessions))).scalar_one()
+    async with Listener(server.core) as xmpp:
+        assert (await slixmpp_login(xmpp.port, jid(alice), PASSWORD, "PLAIN"))[0] == "success"
+        wrong = await slixmpp_login(xmpp.port, jid(alice), "another password", "PLAIN")
+        assert wrong[0] == "not-authorized"
+    async with server.core.db.read() as conn:
+        after = (await conn.execute(select(func.count()).select_from(sessions))).scalar_one()
+    assert after == before

@@ -86,7 +86,7 @@ async def test_vcard_is_the_profile_everywhere(server) -> None:
     native = await server.client(bob_token).get_user(alice.id)
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         download = await http.get(
-            f"/api/v1/files/{native['avatar_uid']}/content",
+            f"/api/v1/files/{native.avatar_uid}/content",
             headers={"Authorization": f"Bearer {bob_token}"},
         )
     cube, _ = await _login(lambda: Cube(server), app, f"bob-{app.id}")
@@ -100,9 +100,9 @@ async def test_vcard_is_the_profile_everywhere(server) -> None:
     assert own["PHOTO"]["BINVAL"] == picture and own["PHOTO"]["TYPE"] == "image/png"
     assert str(theirs["from"]) == jid(alice)
     assert theirs["vcard_temp"]["PHOTO"]["BINVAL"] == picture
-    assert native["full_name"] == "Alice Liddell" and native["avatar_sha1"] == digest
+    assert native.full_name == "Alice Liddell" and native.avatar_sha1 == digest
     assert download.status_code == 200 and download.content == picture
-    assert cc_user["avatar"] == native["avatar_uid"]
+    assert cc_user["avatar"] == native.avatar_uid
     assert cc_blob.status_code == 200 and cc_blob.content == picture
     assert cc_user["full_name"] == "Alice Liddell"
 
@@ -121,7 +121,7 @@ async def test_avatar_set_by_xep_0153_and_removed(server) -> None:
         a = await connect(CardClient(jid(alice)), xmpp.port)
         try:
             await a.plugin["xep_0153"].set_avatar(avatar=first, mtype="image/png", timeout=10)
-            old = (await server.client(alice_token).get_user(alice.id))["avatar_uid"]
+            old = (await server.client(alice_token).get_user(alice.id)).avatar_uid
             await a.plugin["xep_0153"].set_avatar(avatar=second, mtype="image/png", timeout=10)
             new = await server.client(alice_token).get_user(alice.id)
             second_hash = hashlib.sha1(second).hexdigest()
@@ -133,10 +133,10 @@ async def test_avatar_set_by_xep_0153_and_removed(server) -> None:
             await close(a, b)
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         gone = await http.get(f"/api/v1/files/{old}/content")
-    assert new["avatar_sha1"] == second_hash and new["avatar_uid"] != old
+    assert new.avatar_sha1 == second_hash and new.avatar_uid != old
     assert gone.status_code == 404
-    assert cleared["avatar_uid"] is None and cleared["avatar_sha1"] is None
-    assert cleared["full_name"] is None  # the card was replaced by an empty one
+    assert cleared.avatar_uid is None and cleared.avatar_sha1 is None
+    assert cleared.full_name is None  # the card was replaced by an empty one
 
 
 async def test_client_claimed_photo_hash_is_not_trusted(server) -> None:
@@ -245,7 +245,7 @@ async def test_hostile_vcards_get_stanza_errors_and_the_stream_stays_open(server
     assert answers == {name: case[-1] for name, case in cases.items()}
     assert own.get("type") == "result"
     assert own.findtext(f"{{{VCARD}}}vCard/{{{VCARD}}}FN") == "Alice"
-    assert profile["full_name"] == "Alice" and profile["avatar_uid"] is None
+    assert profile.full_name == "Alice" and profile.avatar_uid is None
 
 
 @pytest.mark.parametrize("who", ["own", "other"])

@@ -129,9 +129,9 @@ async def test_sdk_chat_markers_and_stream_management(server) -> None:
         assert read.find("{urn:xmpp:chat-markers:0}displayed").get("id") == message_id
         assert read.get("type") == "chat"
         history = await server.client(bob_token).history(dialog_id)
-        assert history["items"][0]["id"] == message_id
-        assert history["items"][0]["params"] == {"custom_key": "v"}
-        assert alice.id in history["items"][0]["read_ids"]
+        assert history.items[0].id == message_id
+        assert history.items[0].params == {"custom_key": "v"}
+        assert alice.id in history.items[0].read_ids
     finally:
         await a.ws.close()
         await b.ws.close()
@@ -146,7 +146,7 @@ async def test_sdk_muc_join_quirk_and_group_message(server) -> None:
     app, alice, alice_token = await server.new_user()
     _, bob, _ = await server.new_user(app)
     dialog = await server.client(alice_token).create_dialog("group", [bob.id], name="g")
-    room = f"{app.id}_{dialog['id']}@muc.localhost"
+    room = f"{app.id}_{dialog.id}@muc.localhost"
     a = await login(ws_url(server), alice, "correct horse")
     b = await login(ws_url(server), bob, "correct horse")
     try:
@@ -171,7 +171,7 @@ async def test_sdk_muc_join_quirk_and_group_message(server) -> None:
             f'<message from="{a.full_jid}" to="{room}" type="groupchat"'
             ' id="6651a3f1aa03be77c1000000" xmlns="jabber:client"><body>hi group</body>'
             '<extraParams xmlns="jabber:client">'
-            f"<save_to_history>1</save_to_history><dialog_id>{dialog['id']}</dialog_id>"
+            f"<save_to_history>1</save_to_history><dialog_id>{dialog.id}</dialog_id>"
             "</extraParams></message>"
         )
         got = await b.recv_until(is_chat)

@@ -1,4 +1,4 @@
-"""App settings: service desk, push credentials, GMS, API keys. Each form saves
+"""App settings: service desk, canned replies, push credentials, GMS, API keys. Each form saves
 through ``core.apps.update_app``, as ``tidings app update`` does; a refused form
 comes back with what was typed and the reason, and nothing is saved."""
 
@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tidings.admin.context import around
 from tidings.admin.render import AdminRoute, page
 from tidings.admin.session import acting, core_of, signed_in
-from tidings.admin.settings_forms import FORMS, section
+from tidings.admin.settings_forms import FORMS, canned_rows, section
 from tidings.domain.errors import InvalidInput, NotFound
 from tidings.domain.models import App
 
@@ -33,7 +33,9 @@ def shown(app: App) -> dict[str, dict[str, Any]]:
             "welcome_message": config.get("welcome_message") or "",
             "chat_title": config.get("chat_title") or "",
             "agent_name": config.get("agent_name") or "",
+            "rating_on_close": config.get("rating_on_close") is True,
         },
+        "canned": {"entries": canned_entries(config)},
         "apns": {
             "key_id": apns.get("key_id") or "",
             "team_id": apns.get("team_id") or "",
@@ -51,6 +53,26 @@ def shown(app: App) -> dict[str, dict[str, Any]]:
             "expire_after_s": str(section(config, "gms").get("expire_after_s") or ""),
         },
     }
+
+
+def canned_entries(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored canned replies as editor rows (a bare string, which the console
+    accepts, is shown as its own title)."""
+    stored = config.get("canned_replies")
+    rows = []
+    for entry in stored if isinstance(stored, list) else []:
+        if isinstance(entry, str):
+            rows.append({"title": entry, "body": entry, "delete": False})
+        elif isinstance(entry, dict):
+            title, body = entry.get("title"), entry.get("body")
+            rows.append(
+                {
+                    "title": title if isinstance(title, str) else "",
+                    "body": body if isinstance(body, str) else "",
+                    "delete": False,
+                }
+            )
+    return rows
 
 
 @router.get("/settings", response_class=HTMLResponse)
@@ -83,6 +105,10 @@ async def save(request: Request, name: str) -> Response:
         values = shown(app)
         typed = {k: v for k, v in form.items() if k != "csrf"}
         values[name] = {**values[name], **typed, "enabled": bool(form.get("enabled"))}
+        if name == "canned":
+            values[name]["entries"] = canned_rows(form)
+        if name == "desk":
+            values[name]["rating_on_close"] = bool(form.get("rating_on_close"))
         context["errors"] = {name: exc.message}
         return page("settings.html", 400, **context, values=values)
     return RedirectResponse(f"/admin/settings?done={name}#{name}", 303)

@@ -23,6 +23,7 @@ PAGES = (
 #: Notices a redirect may ask for (``?done=KEY``): fixed texts, nothing reflected.
 NOTICES = {
     "desk": "Service-desk settings saved.",
+    "canned": "Canned replies saved.",
     "apns": "APNs credentials saved.",
     "fcm": "FCM service account saved.",
     "gms": "GMS settings saved.",

@@ -1,4 +1,5 @@
-"""Overview: the app and how busy it is now, refreshed by polling a fragment."""
+"""Overview: the app, how busy it is now (refreshed by polling a fragment), and what its
+customers think (satisfaction ratings, read once per page view)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tidings.admin.context import around
 from tidings.admin.numbers import Numbers, live_connections, messages_since, outbox_pending
 from tidings.admin.render import AdminRoute, page
 from tidings.admin.session import core_of, signed_in
+from tidings.core.desk_models import RATING_TEXTS
 from tidings.domain.models import Actor
 
 router = APIRouter(route_class=AdminRoute)
@@ -30,7 +32,15 @@ async def numbers(request: Request, actor: Actor) -> Numbers:
 async def overview(request: Request) -> Response:
     actor = await signed_in(request)
     context = await around(request, actor, "overview")
-    return page("overview.html", **context, numbers=await numbers(request, actor), every=REFRESH_S)
+    ratings = await core_of(request).tickets.ratings.summary(actor)
+    return page(
+        "overview.html",
+        **context,
+        numbers=await numbers(request, actor),
+        every=REFRESH_S,
+        ratings=ratings,
+        rating_texts=RATING_TEXTS,
+    )
 
 
 @router.get("/overview/numbers", response_class=HTMLResponse)

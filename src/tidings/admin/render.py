@@ -14,6 +14,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from tidings.core.canned_replies import MAX_BODY, MAX_CANNED, MAX_TITLE
 from tidings.domain.errors import DomainError, Unauthenticated, Unavailable
 from tidings.http_routes import route_class_answering
 
@@ -34,6 +35,10 @@ def _when(ms: int | None) -> str:
 
 
 templates.filters.update(when=_when)
+#: The canned-reply editor's limits, shown on the form and set on its fields.
+templates.globals.update(
+    canned_max=MAX_CANNED, canned_title_max=MAX_TITLE, canned_body_max=MAX_BODY
+)
 
 
 def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:

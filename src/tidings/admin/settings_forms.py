@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from tidings.core.callbacks import EXPIRY_BOUNDS_S
+from tidings.core.canned_replies import MAX_CANNED, check_canned_replies
 from tidings.domain.errors import InvalidInput
 
 #: Apple's key and team ids are 10 characters; leave room, refuse what is not an id.
@@ -59,6 +60,7 @@ def desk_changes(form: dict[str, str], config: dict[str, Any]) -> dict[str, Any]
         "welcome_message": text_field(form.get("welcome_message", ""), "welcome message", 2000),
         "chat_title": text_field(form.get("chat_title", ""), "chat title", 200),
         "agent_name": text_field(form.get("agent_name", ""), "agent name", 200),
+        "rating_on_close": bool(form.get("rating_on_close")),
     }
     secret = form.get("webhook_secret", "").strip()
     if form.get("clear_webhook_secret"):
@@ -146,10 +148,44 @@ def gms_changes(form: dict[str, str], config: dict[str, Any]) -> dict[str, Any]:
     return {"config": {"gms": gms}}
 
 
+#: A canned-reply row of the editor: ``title_N``, ``body_N`` and ``delete_N``, N its place.
+CANNED_FIELD = re.compile(r"(title|body|delete)_(\d{1,3})")
+
+
+def canned_rows(form: dict[str, str]) -> list[dict[str, Any]]:
+    """The editor's rows as typed, in their order (blank rows included): the page shows
+    them again when the form is refused."""
+    places = sorted({int(m.group(2)) for k in form if (m := CANNED_FIELD.fullmatch(k))})
+    return [
+        {
+            "title": form.get(f"title_{n}", ""),
+            "body": form.get(f"body_{n}", "").replace("\r\n", "\n"),
+            "delete": bool(form.get(f"delete_{n}")),
+        }
+        for n in places
+    ]
+
+
+def canned_changes(form: dict[str, str], config: dict[str, Any]) -> dict[str, Any]:
+    """The whole list of canned replies, replaced: rows marked for deletion and blank
+    rows dropped, the rest checked (an empty list removes the key)."""
+    rows = canned_rows(form)
+    if len(rows) > MAX_CANNED + 10:
+        raise InvalidInput(f"at most {MAX_CANNED} canned replies", field="canned_replies")
+    kept = [
+        (n, {"title": r["title"], "body": r["body"]})
+        for n, r in enumerate(rows, 1)
+        if not r["delete"] and (r["title"].strip() or r["body"].strip())
+    ]
+    entries = check_canned_replies([e for _, e in kept], numbers=[n for n, _ in kept])
+    return {"config": {"canned_replies": entries or None}}
+
+
 #: Each settings form: its name in URLs and notices, and how it becomes a change.
 FORMS = {
     "desk": desk_changes,
     "apns": apns_changes,
     "fcm": fcm_changes,
     "gms": gms_changes,
+    "canned": canned_changes,
 }

@@ -5,8 +5,13 @@ carried the same ``ref`` and resolve its future; events queue up in arrival
 order for :meth:`RealtimeConnection.next_event`. Usage::
 
     async with RealtimeConnection.connect("ws://127.0.0.1:8080/api/v1/ws", token) as conn:
-        message = await conn.send_message(dialog_id, "hi")
-        event = await conn.next_event("message.created")
+        message = await conn.send_message(dialog_id, "hi")   # a Message
+        event = await conn.next_event("message.created")     # an Event
+        assert event.data["message"]["id"] == message.id
+
+Replies and events come back as the models of ``tidings.api_schemas`` (and the
+domain's ``Message``); :meth:`RealtimeConnection.request` stays raw, for tests
+and frames without a method here.
 """
 
 from __future__ import annotations
@@ -16,11 +21,18 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tidings.api_schemas import ErrorFrame, Event, Hello, ResyncDialog
+from tidings.client.parsing import parse
+from tidings.domain.models import Message
+
+_T = TypeVar("_T")
+Frame = dict[str, Any]
 
 #: Replies that answer a request (by ``ref``); everything else is unsolicited.
 _REPLY_TYPES = frozenset({"ack", "error", "resync", "pong"})
@@ -39,15 +51,15 @@ class RealtimeError(Exception):
 class RealtimeConnection:
     """One live connection; open it with :meth:`connect`."""
 
-    def __init__(self, ws: ClientConnection, hello: dict[str, Any], *, timeout: float) -> None:
+    def __init__(self, ws: ClientConnection, hello: Hello, *, timeout: float) -> None:
         self.ws = ws
         #: The server's first frame: ``user_id``, ``app_id``, ``connection_id``.
         self.hello = hello
         self.timeout = timeout
         self._refs = itertools.count(1)
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._events: list[dict[str, Any]] = []
-        self._errors: list[dict[str, Any]] = []
+        self._pending: dict[str, asyncio.Future[Frame]] = {}
+        self._events: list[Frame] = []
+        self._errors: list[Frame] = []
         self._arrived = asyncio.Condition()
         self._closed: RealtimeError | None = None
         self._reader = asyncio.create_task(self._read(), name="tidings-realtime-client")
@@ -83,13 +95,19 @@ class RealtimeConnection:
             ) from exc
         try:
             async with asyncio.timeout(deadline):
-                hello = json.loads(await ws.recv())
+                first = json.loads(await ws.recv())
         except BaseException:
             await ws.close()
             raise
-        if hello.get("type") != "hello":
+        try:
+            if not isinstance(first, dict) or first.get("type") != "hello":
+                raise ValueError("not a hello frame")
+            hello = parse(Hello, first)
+        except ValueError:
             await ws.close()
-            raise RealtimeError("bad_hello", f"expected a hello frame, got {hello!r}")
+            raise RealtimeError(
+                "bad_hello", f"expected a hello frame, got {str(first)[:200]}"
+            ) from None
         return cls(ws, hello, timeout=deadline)
 
     async def __aenter__(self) -> RealtimeConnection:
@@ -119,7 +137,7 @@ class RealtimeConnection:
         attachments: list[dict[str, Any]] | None = None,
         params: dict[str, Any] | None = None,
         self_destroy_after: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Message:
         """Send and return the stored message (with its ``seq``).
 
         Pass your own ``id`` (24 hex) to retry safely after a lost ack.
@@ -135,13 +153,13 @@ class RealtimeConnection:
                 "self_destroy_after": self_destroy_after,
             }
         )
-        return reply["message"]
+        return _field(reply, "message", Message)
 
-    async def edit(self, dialog_id: str, message_id: str, body: str) -> dict[str, Any]:
+    async def edit(self, dialog_id: str, message_id: str, body: str) -> Message:
         reply = await self.request(
             {"type": "edit", "dialog_id": dialog_id, "message_id": message_id, "body": body}
         )
-        return reply["message"]
+        return _field(reply, "message", Message)
 
     async def delete(self, dialog_id: str, message_id: str, *, for_everyone: bool = False) -> None:
         await self.request(
@@ -158,23 +176,22 @@ class RealtimeConnection:
         reply = await self.request(
             {"type": "read", "dialog_id": dialog_id, "message_id": message_id}
         )
-        return reply["marker"]
+        return _field(reply, "marker", int)
 
     async def mark_delivered(self, dialog_id: str, message_id: str | None = None) -> int:
         reply = await self.request(
             {"type": "delivered", "dialog_id": dialog_id, "message_id": message_id}
         )
-        return reply["marker"]
+        return _field(reply, "marker", int)
 
     async def typing(self, dialog_id: str, typing: bool = True) -> None:
         """Fire and forget: sent without a ref, so the server does not ack it."""
         await self.send_frame({"type": "typing", "dialog_id": dialog_id, "typing": typing})
 
-    async def resync(self, cursors: dict[str, int], limit: int = 100) -> dict[str, Any]:
-        """What each dialog got after its cursor: ``{dialog_id: {"messages", "last_seq",
-        "missed", "complete"}}`` (or ``{"error": ...}`` for a dialog that failed)."""
+    async def resync(self, cursors: dict[str, int], limit: int = 100) -> dict[str, ResyncDialog]:
+        """What each dialog got after its cursor (``error`` set for a dialog that failed)."""
         reply = await self.request({"type": "resync", "cursors": cursors, "limit": limit})
-        return reply["dialogs"]
+        return _field(reply, "dialogs", dict[str, ResyncDialog])
 
     async def ping(self) -> float:
         """Round trip through the server's reader, in seconds."""
@@ -184,7 +201,7 @@ class RealtimeConnection:
 
     # -- frames ------------------------------------------------------------------------
 
-    async def request(self, frame: dict[str, Any]) -> dict[str, Any]:
+    async def request(self, frame: Frame) -> Frame:
         """Send ``frame`` with a fresh ``ref`` and return the reply that echoes it.
 
         Raises :class:`RealtimeError` for an error reply, ``TimeoutError`` if none
@@ -193,7 +210,7 @@ class RealtimeConnection:
         if self._closed is not None:
             raise self._closed
         ref = f"c{next(self._refs)}"
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._pending[ref] = future
         try:
             await self.send_frame({**frame, "ref": ref})
@@ -202,11 +219,11 @@ class RealtimeConnection:
         finally:
             self._pending.pop(ref, None)
         if reply["type"] == "error":
-            error = reply["error"]
-            raise RealtimeError(error["code"], error["message"], error.get("details"))
+            error = _parse(ErrorFrame, reply).error
+            raise RealtimeError(error.code, error.message, error.details)
         return reply
 
-    async def send_frame(self, frame: dict[str, Any]) -> None:
+    async def send_frame(self, frame: Frame) -> None:
         await self.send_raw(json.dumps(frame))
 
     async def send_raw(self, text: str | bytes) -> None:
@@ -220,21 +237,24 @@ class RealtimeConnection:
         self,
         name: str | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - a per-call deadline is the point here
-    ) -> dict[str, Any]:
-        """The next event frame (``{"type": "event", "event", "data"}``) named ``name``.
+    ) -> Event:
+        """The next event frame named ``name`` (any name if None).
 
         Events of other names that arrived before it stay queued, in order, for
         later calls. Raises ``TimeoutError`` if none comes in time.
         """
-        return await self._take(
+        frame = await self._take(
             self._events, lambda f: name is None or f.get("event") == name, timeout
         )
+        return _parse(Event, frame)
 
-    async def next_error(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+    async def next_error(self, timeout: float = 5.0) -> ErrorFrame:  # noqa: ASYNC109
         """The next error frame that answered no pending request (e.g. one without a ref)."""
-        return await self._take(self._errors, lambda f: True, timeout)
+        return _parse(ErrorFrame, await self._take(self._errors, lambda f: True, timeout))
 
-    async def _take(self, queue: list[dict[str, Any]], match: Any, seconds: float) -> Any:
+    async def _take(
+        self, queue: list[Frame], match: Callable[[Frame], bool], seconds: float
+    ) -> Frame:
         async with asyncio.timeout(seconds), self._arrived:
             while True:
                 for index, frame in enumerate(queue):
@@ -272,6 +292,25 @@ class RealtimeConnection:
                 self._arrived.notify_all()
 
 
+def _parse(kind: type[_T], data: object) -> _T:
+    """A frame (or part of one) as ``kind``; a server frame of another shape is a
+    ``bad_answer`` error, not a half-read value."""
+    try:
+        return parse(kind, data)
+    except ValueError as exc:
+        name = getattr(kind, "__name__", str(kind))
+        raise RealtimeError(
+            "bad_answer", f"the server's frame is not a {name}", {"reason": str(exc)[:500]}
+        ) from None
+
+
+def _field(reply: Frame, key: str, kind: type[_T]) -> _T:
+    """``reply[key]`` as ``kind`` (a missing key is a bad answer too)."""
+    if key not in reply:
+        raise RealtimeError("bad_answer", f"the server's reply has no {key!r}", {"reply": reply})
+    return _parse(kind, reply[key])
+
+
 def _lost(exc: ConnectionClosed | None, code: int | None = None) -> RealtimeError:
     if exc is not None and exc.rcvd is not None:
         code = exc.rcvd.code
@@ -281,7 +320,7 @@ def _lost(exc: ConnectionClosed | None, code: int | None = None) -> RealtimeErro
 class _Connecting:
     """What :meth:`RealtimeConnection.connect` returns: awaitable, or ``async with``."""
 
-    def __init__(self, opening: Any) -> None:
+    def __init__(self, opening: Coroutine[Any, Any, RealtimeConnection]) -> None:
         self._opening = opening
         self._conn: RealtimeConnection | None = None
 

@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from tidings.console.canned import canned_replies
 from tidings.console.gms_view import gms_view
 from tidings.core.desk_agents import PRIORITIES, VIEWS
+from tidings.core.desk_models import RATING_MAX, RATING_TEXTS
 from tidings.core.hub import Core
 from tidings.domain.errors import (
     DomainError,
@@ -91,6 +92,8 @@ def _size(n: int) -> str:
 
 
 templates.filters.update(when=_when, iso=_iso, size=_size)
+#: The satisfaction scale the phone drew: a ticket's rating shows as its stars and face.
+templates.globals.update(rating_texts=RATING_TEXTS, rating_max=RATING_MAX)
 
 
 def _core(request: Request | WebSocket) -> Core:

@@ -13,13 +13,18 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, NoReturn
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tidings.core.login_limits import LoginLimits
-from tidings.core.passwords import verify_password
+from tidings.core.password_check import CLEAR_TEXT_HASH, PasswordCheck, check_password
 from tidings.core.ratelimit import Limiter, create_limiter
+from tidings.core.scram_credentials import keys_from_row
+from tidings.core.scram_keys import ScramKeys
 from tidings.domain.errors import InvalidInput, Unauthenticated
 from tidings.domain.models import Actor, Session, User
 from tidings.observability import note_app
 from tidings.store import apps as store
+from tidings.store import scram_credentials as scram_store
 
 if TYPE_CHECKING:
     from tidings.core.hub import Core
@@ -49,27 +54,53 @@ class AuthService:
         attempt = await self.limits.attempt(app_id, login, client_address)
         async with self.core.db.read() as conn:
             found = await store.get_user_by_login(conn, app_id, login)
-        user, password_hash = found if found else (None, None)
-        if not await verify_password(password_hash, password) or user is None:
+            user, password_hash = found if found else (None, None)
+            keys = await self._clear_text_keys(conn, app_id, user)
+        check = await self._check(password_hash, keys, password)
+        if not check.matches or user is None:
             failed()
         await attempt.succeeded()
         return await self.create_session(app_id, user.id)
 
-    async def login_user(
+    async def check_user_password(
         self, app_id: int, user_id: int, password: str, *, client_address: str = ""
-    ) -> Session:
-        """:meth:`login` for a client that names the user by id (an XMPP JID), with
-        the same limits: the account is the user's login, so failures over every
-        protocol add up."""
+    ) -> tuple[User, PasswordCheck]:
+        """A password login for a client that names the user by id (an XMPP JID) and
+        needs no bearer token: the same limits as :meth:`login` (the account is the
+        user's login, so failures over every protocol add up), and no write at all.
+        Raises :class:`Unauthenticated` for a wrong password or an unknown user."""
         if not isinstance(password, str):
             raise InvalidInput("a password is required")
         async with self.core.db.read() as conn:
-            user: User | None = await store.get_user(conn, app_id, user_id)
+            found = await store.get_user_with_hash(conn, app_id, user_id)
+            user, password_hash = found if found else (None, None)
+            keys = await self._clear_text_keys(conn, app_id, user)
         if user is None or not user.login:
             # Unknown ids are guesses too: they count against the address.
             await self.limits.attempt(app_id, f"#{user_id}", client_address)
+            await self._check(None, None, password)
             failed()
-        return await self.login(app_id, user.login, password, client_address=client_address)
+        attempt = await self.limits.attempt(app_id, user.login, client_address)
+        check = await self._check(password_hash, keys, password)
+        if not check.matches:
+            failed()
+        await attempt.succeeded()
+        return user, check
+
+    async def _clear_text_keys(
+        self, conn: AsyncConnection, app_id: int, user: User | None
+    ) -> ScramKeys | None:
+        if user is None:
+            return None
+        row = await scram_store.get(conn, app_id, user.id, CLEAR_TEXT_HASH)
+        return keys_from_row(row) if row is not None else None
+
+    async def _check(
+        self, password_hash: str | None, keys: ScramKeys | None, password: str
+    ) -> PasswordCheck:
+        return await check_password(
+            password_hash, keys, password, iterations=self.core.settings.scram_iterations
+        )
 
     async def create_session(self, app_id: int, user_id: int | None) -> Session:
         token = secrets.token_urlsafe(32)

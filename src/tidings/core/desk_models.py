@@ -9,6 +9,11 @@ from typing import Any
 
 from tidings.domain.models import Actor, App
 
+#: The satisfaction scale the SDKs are told to draw (``rating_settings``, wire spec
+#: §4.3: five emoji faces) and the only ratings accepted (§13.2): 1 (worst) to 5.
+RATING_TEXTS: dict[int, str] = {1: "😩", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
+RATING_MAX = max(RATING_TEXTS)
+
 
 @dataclass(frozen=True, slots=True)
 class DeskClaim:

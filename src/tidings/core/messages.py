@@ -111,14 +111,17 @@ class MessageService:
             existing = await self._existing(actor, dialog_id, message_id)
             if existing is not None:
                 return existing
-        elif client_id is not None:
-            existing = await self._by_client_id(actor, dialog_id, client_id)
-            if existing is not None:
-                return existing
         now = self.core.now_ms()
+        retry_key = client_id if message_id is None else None
         message_id = message_id or new_id(now / 1000)
         try:
             async with self.core.db.transaction() as conn:
+                if retry_key is not None:
+                    # In the write transaction: no read of its own, and no race with a
+                    # concurrent retry on this node (writers take turns).
+                    existing = await self._by_client_id(conn, actor, dialog_id, retry_key)
+                    if existing is not None:
+                        return existing
                 dialog, member = await access.load_membership(conn, actor, dialog_id)
                 recipients, some_hidden = await self._recipients(conn, actor, dialog, member)
                 attachments = await self._resolve_attachments(conn, actor, attachments)
@@ -177,10 +180,11 @@ class MessageService:
             raise Conflict("this message id is already used", code="message_id_taken")
         return found
 
-    async def _by_client_id(self, actor: Actor, dialog_id: str, client_id: str) -> Message | None:
+    async def _by_client_id(
+        self, conn: AsyncConnection, actor: Actor, dialog_id: str, client_id: str
+    ) -> Message | None:
         """A retry: the message this sender already sent under ``client_id``."""
-        async with self.core.db.read() as conn:
-            found = await store.find_by_client_id(conn, dialog_id, client_id)
+        found = await store.find_by_client_id(conn, dialog_id, client_id)
         if found is None or found.sender_id != actor.user_id or found.deleted:
             return None
         return found

@@ -19,7 +19,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tidings.core.login_limits import LoginAttempt, LoginLimits
 from tidings.core.passwords import derive_scram_keys, verify_password
@@ -38,6 +38,17 @@ log = logging.getLogger("tidings.core.auth")
 def key_rows(keys: Iterable[ScramKeys]) -> list[dict[str, object]]:
     """``scram_credentials`` rows for ``keys`` (the user id is added by the store)."""
     return [dataclasses.asdict(k) for k in keys]
+
+
+def keys_from_row(row: Any) -> ScramKeys:
+    """A ``scram_credentials`` row as :class:`ScramKeys` (drivers return memoryviews)."""
+    return ScramKeys(
+        hash_name=row.hash_name,
+        salt=bytes(row.salt),
+        iterations=row.iterations,
+        stored_key=bytes(row.stored_key),
+        server_key=bytes(row.server_key),
+    )
 
 
 @dataclass(slots=True)
@@ -99,14 +110,7 @@ class ScramCredentials:
                 extra={"app_id": app_id, "user_id": user_id},
             )
             return ScramLogin(None, actor, limits, user.login, address)
-        keys = ScramKeys(
-            hash_name=row.hash_name,
-            salt=bytes(row.salt),
-            iterations=row.iterations,
-            stored_key=bytes(row.stored_key),
-            server_key=bytes(row.server_key),
-        )
-        return ScramLogin(keys, actor, limits, user.login, address)
+        return ScramLogin(keys_from_row(row), actor, limits, user.login, address)
 
     async def remember(self, user_id: int, password: str) -> bool:
         """After ``password`` logged the user in: store SCRAM keys for it if the user has

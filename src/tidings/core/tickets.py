@@ -27,6 +27,7 @@ from tidings.core.desk_files import DeskFiles
 from tidings.core.desk_identities import DeskIdentities
 from tidings.core.desk_models import CommandOutcome, DeskIdentity, DeskTicket, NewComment
 from tidings.core.desk_push_tokens import DeskPushTokens
+from tidings.core.desk_ratings import DeskRatings
 from tidings.core.desk_views import build_tickets
 from tidings.domain.errors import DomainError, InvalidInput, NotFound, Unavailable
 from tidings.domain.events import TicketChanged
@@ -55,6 +56,7 @@ class TicketService:
         self.identities = DeskIdentities(core)
         self.files = DeskFiles(core)
         self.push_tokens = DeskPushTokens(core)
+        self.ratings = DeskRatings(core)
 
     # -- commands -----------------------------------------------------------------------
 
@@ -99,17 +101,18 @@ class TicketService:
         *,
         batch: dict[str, int] | None = None,
     ) -> CommandOutcome:
-        """A client comment (text, files or a rating) on the ticket ``comment`` selects.
+        """A client comment (text or files) on the ticket ``comment`` selects; a
+        rating goes to :mod:`tidings.core.desk_ratings`, which has rules of its own.
 
         ``batch`` collects tickets opened during one request, so a burst of
         ``request_new_ticket`` comments lands in one new ticket."""
+        if comment.rating is not None:
+            return await self.ratings.rate(ident, comment)
         batch = batch if batch is not None else {}
-        text, rating = comment.text, comment.rating
+        text = comment.text
         if len(text) > self.core.settings.max_message_length:
             raise InvalidInput("comment is too long", field="comment")
-        if rating is not None and not 1 <= rating <= 5:
-            raise InvalidInput("rating is 1 to 5", field="rating")
-        if not text.strip() and not comment.attachments and rating is None:
+        if not text.strip() and not comment.attachments:
             raise InvalidInput("a comment needs text, files or a rating", field="comment")
         names = [a.name or "file" for a in comment.attachments]
         ticket = await self._select_ticket(
@@ -117,14 +120,12 @@ class TicketService:
             comment.ticket_id,
             comment.request_new_ticket,
             batch,
-            subject=subject_of(text, names) if rating is None else "Rating",
+            subject=subject_of(text, names),
             author_name=comment.author_name,
             extra_fields=comment.extra_fields,
         )
         files = await self.files.claim(ident, comment.attachments)
         body = text if text.strip() else ""
-        if rating is not None:
-            body = comment.rating_comment or f"Rated {rating} of 5"
         comment_ids: list[int] = []
         reopened = ticket.status != "open"
 
@@ -138,16 +139,12 @@ class TicketService:
                     message_id=message.id,
                     seq=message.seq,
                     is_inbound=True,
-                    rating=rating,
-                    rating_comment=comment.rating_comment,
                     created_ms=message.created_ms,
                 )
             )
             values: dict[str, Any] = {"last_activity_ms": message.created_ms}
             if reopened:
-                values.update(status="open", closed_ms=None)
-            if rating is not None:
-                values.update(rating=rating, show_rating=False)
+                values.update(status="open", closed_ms=None, show_rating=False)
             await store.update_ticket(conn, ticket.id, **values)
 
         await self.core.messages.send_message(
@@ -155,7 +152,7 @@ class TicketService:
             ticket.dialog_id,
             body,
             attachments=[{"file_id": uid, "desk_id": fid} for uid, fid in files] or None,
-            params={"desk": "inbound", **({"rating": rating} if rating is not None else {})},
+            params={"desk": "inbound"},
             on_stored=on_stored,
         )
         await self._changed(

@@ -17,7 +17,10 @@ class TypingService:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def set_typing(self, actor: Actor, dialog_id: str, typing: bool) -> None:
+    async def set_typing(
+        self, actor: Actor, dialog_id: str, typing: bool, *, chat_state: str = ""
+    ) -> None:
+        """``chat_state``: the XEP-0085 state behind ``typing``, passed on to XMPP."""
         async with self.core.db.read() as conn:
             dialog, _member = await access.load_membership(conn, actor, dialog_id)
             if dialog.type == "broadcast":
@@ -31,5 +34,6 @@ class TypingService:
                 dialog_id=dialog_id,
                 user_id=actor.user_id,
                 typing=bool(typing),
+                chat_state=chat_state,
             )
         )

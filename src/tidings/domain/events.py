@@ -119,13 +119,26 @@ class MessagesRead(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TypingChanged(Event):
-    """``user_id`` started or stopped typing in the dialog (never stored)."""
+    """``user_id`` started or stopped typing in the dialog (never stored).
+
+    ``chat_state``: the XEP-0085 state an XMPP client sent (``composing``, ``paused``,
+    ``active``, ``inactive``, ``gone``), so other XMPP clients get that very state;
+    empty when the typing came from elsewhere (``typing`` is all there is).
+    """
 
     name: ClassVar[str] = "typing"
 
     dialog_id: str
     user_id: int
     typing: bool
+    chat_state: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        # Left out when empty, so the frames of the other gateways stay as they were.
+        data = Event.to_dict(self)
+        if not self.chat_state:
+            del data["chat_state"]
+        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,8 +264,9 @@ class TicketChanged(Event):
 
     ``change`` is ``created``, ``comment``, ``reopened``, ``reply``, ``assigned``,
     ``seen`` (an agent opened it: badges clear), ``note`` (an internal note, never
-    sent to the customer), ``labels`` (priority or tags), ``gms_ended`` (the GMS
-    customer left), or the status an agent set (``open``, ``closed``)."""
+    sent to the customer), ``labels`` (priority or tags), ``rated`` (the customer rated
+    it), ``gms_ended`` (the GMS customer left), or the status an agent set (``open``,
+    ``closed``)."""
 
     name: ClassVar[str] = "ticket.changed"
 

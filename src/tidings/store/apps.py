@@ -101,6 +101,16 @@ async def get_user_by_login(
     return (user_from_row(row), row.password_hash) if row else None
 
 
+async def get_user_with_hash(
+    conn: AsyncConnection, app_id: int, user_id: int
+) -> tuple[User, str | None] | None:
+    """:func:`get_user` and the user's password hash, in one query (a login by id)."""
+    row = (
+        await conn.execute(select(users).where(users.c.id == user_id, users.c.app_id == app_id))
+    ).first()
+    return (user_from_row(row), row.password_hash) if row else None
+
+
 async def count_users(conn: AsyncConnection, app_id: int, ids: list[int]) -> int:
     query = (
         select(func.count()).select_from(users).where(users.c.app_id == app_id, users.c.id.in_(ids))

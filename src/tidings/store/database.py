@@ -2,7 +2,8 @@
 
 SQLite allows one writer at a time. Rather than let concurrent writers collide
 and retry on ``database is locked``, writes in this process queue on an asyncio
-lock and open with ``BEGIN IMMEDIATE``; other processes (the CLI) wait on
+lock and open with ``BEGIN IMMEDIATE``; writers waiting together share one commit
+(:mod:`tidings.store.group_commit`); other processes (the CLI) wait on
 ``busy_timeout``. PostgreSQL needs neither: row locks order concurrent writers.
 
 SQLite statements run on the event loop's thread by default
@@ -39,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from tidings.domain.errors import StoreUnavailable
 from tidings.store import sqlite_inline
+from tidings.store.group_commit import GroupCommit
 
 log = logging.getLogger("tidings.store")
 
@@ -93,6 +95,12 @@ class Database:
         else:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=20)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        #: Inline SQLite: writers waiting together share one commit (store/group_commit.py).
+        self._group_commit = (
+            GroupCommit(self._write_lock, self._connect)
+            if self._write_lock is not None and self.sync_engine is not None
+            else None
+        )
         self._listeners: dict[str, list[Callable[[], None]]] = {}
         self._checkpointer: asyncio.Task[None] | None = None
 
@@ -116,11 +124,16 @@ class Database:
         else:
             if self._checkpointer is None and self._sqlite_path:
                 self._checkpointer = asyncio.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
-            async with self._write_lock, self._connect() as conn:
-                conn.info["tidings_write"] = True
-                with _topics_marked_on(conn) as topics:
-                    async with conn.begin():
-                        yield conn
+            if self._group_commit is not None:
+                async with self._group_commit.transaction() as shared:
+                    with _topics_marked_on(shared) as topics:
+                        yield shared  # type: ignore[misc]
+            else:
+                async with self._write_lock, self._connect() as conn:
+                    conn.info["tidings_write"] = True
+                    with _topics_marked_on(conn) as topics:
+                        async with conn.begin():
+                            yield conn
         for topic in topics:
             for listener in tuple(self._listeners.get(topic, ())):
                 listener()
@@ -157,6 +170,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._group_commit is not None:
+            await self._group_commit.wait_idle()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -95,17 +95,24 @@ async def get_message(conn: AsyncConnection, message_id: str) -> Message | None:
     return message_from_row(row) if row else None
 
 
+#: On every send that carries a client id (each standard XMPP client's): built once.
+_BY_CLIENT_ID = (
+    select(messages)
+    .where(
+        messages.c.dialog_id == bindparam("b_dialog_id"),
+        messages.c.client_id == bindparam("b_client_id"),
+    )
+    .order_by(messages.c.seq)
+    .limit(1)
+)
+
+
 async def find_by_client_id(
     conn: AsyncConnection, dialog_id: str, client_id: str
 ) -> Message | None:
     """The oldest message of the dialog its sender sent under ``client_id``."""
-    query = (
-        select(messages)
-        .where(messages.c.dialog_id == dialog_id, messages.c.client_id == client_id)
-        .order_by(messages.c.seq)
-        .limit(1)
-    )
-    row = (await conn.execute(query)).first()
+    params = {"b_dialog_id": dialog_id, "b_client_id": client_id}
+    row = (await conn.execute(_BY_CLIENT_ID, params)).first()
     return message_from_row(row) if row else None
 
 

@@ -156,7 +156,7 @@ messages = Table(
     Column("extensions", Text, nullable=True),
     UniqueConstraint("dialog_id", "seq"),
     Index("ix_messages_dialog_created", "dialog_id", "created_ms"),
-    Index("ix_messages_dialog_client", "dialog_id", "client_id"),
+    Index("ix_messages_dialog_client_seq", "dialog_id", "client_id", "seq"),
 )
 
 #: "Delete for me": the message stays for everyone else.

@@ -6,6 +6,7 @@
 // (optional), CHROMIUM. Prints one JSON object on stdout: what the agent saw at each
 // step. The Python test asserts on it, then checks the phone's side.
 import { launch } from "./launch.mjs";
+import { phoneSays as say } from "./phone.mjs";
 import { join } from "node:path";
 
 const env = process.env;
@@ -14,22 +15,7 @@ const shots = env.SCREENSHOT_DIR || "";
 const result = { steps: [] };
 const step = (name, extra = {}) => result.steps.push({ name, ...extra });
 
-async function phoneSays(device, text, author = "Dana Customer") {
-  // The body an Android SDK sends (wire spec §4.1), one device per customer.
-  const body = {
-    app_id: env.DESK_APP_ID, instance_id: device, version: 2, need_full_info: true,
-    author_name: author, api_sign: "AAAAAAAAAAAUAAs=", locale: "en-US",
-    commands: [{
-      command_id: crypto.randomUUID(), type: 0, app_id: env.DESK_APP_ID,
-      params: { __type: "CreateComment", request_new_ticket: false, app_id: env.DESK_APP_ID, comment: text },
-    }],
-  };
-  const r = await fetch(`${base}/servicedeskapi/v1/gettickets`, {
-    method: "POST", headers: { "Content-Type": "application/json; charset=utf-8" }, body: JSON.stringify(body),
-  });
-  if (!r.ok) throw new Error(`gettickets ${r.status}`);
-  return (await r.json()).commands_result[0];
-}
+const phoneSays = (device, text, author) => say(base, env.DESK_APP_ID, device, text, author);
 
 const { browser, close } = await launch({ width: 1360, height: 820 });
 try {

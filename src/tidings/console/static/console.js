@@ -5,6 +5,8 @@
   "use strict";
   const inbox = document.getElementById("inbox");
   const pane = document.getElementById("ticket-pane");
+  const layout = document.querySelector(".layout");
+  const back = document.getElementById("back-to-list");
   const status = document.getElementById("live-status");
   if (!inbox) return;
   const view = inbox.dataset.view;
@@ -141,14 +143,42 @@
     for (const row of document.querySelectorAll(".ticket-row")) {
       row.classList.toggle("selected", Number(row.dataset.ticketId) === id);
     }
+    // On a phone the ticket takes the list's place: focus moves to its way back.
+    layout.classList.add("has-ticket");
+    if (back && getComputedStyle(back).display !== "none") back.focus({preventScroll: true});
     await refreshTicket();
     await refreshList();
   }
   window.addEventListener("popstate", () => location.reload());
+  // A notification's click (attention.js) opens its ticket.
+  document.addEventListener("console:open", (e) => openTicket(Number(e.detail.ticketId)));
+
+  // Back from a ticket to the list (shown on phones, where one is seen at a time).
+  function closeTicket() {
+    delete pane.dataset.ticketId;
+    delete pane.dataset.shown;
+    pane.innerHTML = '<div class="empty"><p>Select a ticket to see the conversation.</p></div>';
+    layout.classList.remove("has-ticket");
+    history.pushState(null, "", `/console/inbox?view=${view}`);
+    refreshList().then(focusList);
+  }
+  if (back) back.addEventListener("click", (e) => {
+    if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    closeTicket();
+  });
 
   function scrollThread() {
     const thread = document.getElementById("thread");
-    if (thread) thread.scrollTop = thread.scrollHeight;
+    if (!thread) return;
+    // Keyboard users scroll the thread and the requester panel too (axe:
+    // scrollable-region-focusable).
+    for (const el of pane.querySelectorAll("#thread, .details")) el.tabIndex = 0;
+    thread.scrollTop = thread.scrollHeight;
+    // On a phone the whole ticket scrolls, not the thread: bring its end and the
+    // composer into view.
+    const composer = pane.querySelector(".composer-wrap");
+    if (composer && getComputedStyle(pane).overflowY === "auto") composer.scrollIntoView({block: "end"});
   }
 
   let pending = null;
@@ -171,7 +201,9 @@
     };
     ws.onmessage = (e) => {
       const ev = JSON.parse(e.data);
+      document.dispatchEvent(new CustomEvent("console:frame", {detail: ev}));  // attention.js
       if (ev.change === "callback") return;  // the callback queue's business
+      if (ev.change === "attention") return;  // the "comment" frame before it redraws
       if (ev.change === "gms") {
         // A GMS chat's joins, leaves and typing: only the ticket showing it redraws.
         // The agent's own typing reports change nothing on screen.

@@ -1,4 +1,9 @@
-"""Request bodies and list envelopes of the REST API (responses reuse core models)."""
+"""Request bodies of the REST API, and its answers re-exported for the routes.
+
+The answers (``SessionOut``, ``DialogList``, ... and the domain's values) live in
+``tidings.api_schemas``, which ``tidings.client`` parses them with; the bodies
+stay here because only the server validates them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tidings.domain.models import Contact, Dialog, Message, User
+from tidings.api_schemas import (
+    ContactList,
+    DialogList,
+    ErrorBody,
+    ErrorOut,
+    HistoryOut,
+    MarkerOut,
+    NotificationsOut,
+    PrivacyNames,
+    SearchOut,
+    SessionOut,
+    UnreadOut,
+    UserList,
+    WhoAmI,
+)
 from tidings.text import has_unstorable_text
 
 UserId = Field(gt=0, le=2**31 - 1)
@@ -31,19 +50,6 @@ class LoginIn(Body):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class SessionOut(BaseModel):
-    token: str
-    app_id: int
-    user_id: int | None
-    expires_ms: int
-
-
-class WhoAmI(BaseModel):
-    app_id: int
-    user_id: int
-    role: str
-
-
 class SignupIn(Body):
     app_id: int = Field(gt=0, le=2**31 - 1)
     auth_key: str = Field(min_length=1, max_length=200)
@@ -59,10 +65,6 @@ class UserUpdateIn(Body):
     email: str | None = Field(default=None, max_length=320)
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     custom_data: dict[str, Any] | None = None
-
-
-class UserList(BaseModel):
-    items: list[User]
 
 
 class DialogIn(Body):
@@ -87,18 +89,7 @@ class DialogUpdateIn(Body):
     unpin: list[str] | None = Field(default=None, max_length=100)
 
 
-class DialogList(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[Dialog]
-
-
 class NotificationsIn(Body):
-    muted: bool
-
-
-class NotificationsOut(BaseModel):
     muted: bool
 
 
@@ -129,41 +120,16 @@ class MessageEditIn(Body):
     body: str
 
 
-class HistoryOut(BaseModel):
-    items: list[Message]
-    has_more: bool
-    next_cursor: int | None
-
-
 class MarkerIn(Body):
     message_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")
-
-
-class MarkerOut(BaseModel):
-    marker: int
 
 
 class TypingIn(Body):
     typing: bool
 
 
-class UnreadOut(BaseModel):
-    total: int
-    dialogs: dict[str, int]
-
-
-class SearchOut(BaseModel):
-    dialogs: list[Dialog]
-    messages: list[Message]
-    users: list[User]
-
-
 class ContactIn(Body):
     user_id: int = UserId
-
-
-class ContactList(BaseModel):
-    items: list[Contact]
 
 
 class PrivacyItemIn(Body):
@@ -177,20 +143,40 @@ class PrivacyListIn(Body):
     items: list[PrivacyItemIn] = Field(max_length=1000)
 
 
-class PrivacyNames(BaseModel):
-    names: list[str]
-    active: str | None
-
-
 class ActiveListIn(Body):
     name: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: dict[str, Any] | None = None
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody
+#: The answers, re-exported: routes import every REST schema from this module.
+__all__ = [
+    "ActiveListIn",
+    "AttachmentIn",
+    "Body",
+    "ContactIn",
+    "ContactList",
+    "DialogIn",
+    "DialogList",
+    "DialogUpdateIn",
+    "ErrorBody",
+    "ErrorOut",
+    "HistoryOut",
+    "LoginIn",
+    "MarkerIn",
+    "MarkerOut",
+    "MessageEditIn",
+    "MessageIn",
+    "NotificationsIn",
+    "NotificationsOut",
+    "PrivacyItemIn",
+    "PrivacyListIn",
+    "PrivacyNames",
+    "SearchOut",
+    "SessionOut",
+    "SignupIn",
+    "TypingIn",
+    "UnreadOut",
+    "UserId",
+    "UserList",
+    "UserUpdateIn",
+    "WhoAmI",
+]

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidings.core.desk_models import DeskComment, DeskConfig, DeskTicket
+from tidings.core.desk_models import RATING_TEXTS, DeskComment, DeskConfig, DeskTicket
 from tidings.domain.models import App
-from tidings.gateways.servicedesk.protocol import RATING_SETTINGS, timestamp, without_nulls
+from tidings.gateways.servicedesk.protocol import RATING_EMOJI, timestamp, without_nulls
+
+
+def rating_settings() -> dict[str, Any]:
+    """The scale the SDKs draw (§4.3, §13.2): the core's, one emoji per step."""
+    return {
+        "size": len(RATING_TEXTS),
+        "type": RATING_EMOJI,
+        "rating_text_values": [{"rating": n, "text": t} for n, t in RATING_TEXTS.items()],
+    }
 
 
 def comment(c: DeskComment) -> dict[str, Any]:
@@ -66,6 +75,6 @@ def application(app: App) -> dict[str, Any]:
             "org_name": config.org_name,
             "org_description": config.org_description,
             "welcome_message": config.welcome_message,
-            "rating_settings": RATING_SETTINGS,
+            "rating_settings": rating_settings(),
         }
     )

@@ -28,17 +28,8 @@ COMMAND_TYPES = {
 #: Android sends at most 50 per call; more is not an SDK.
 MAX_COMMANDS = 100
 
-RATING_SETTINGS = {
-    "size": 5,
-    "type": 1,
-    "rating_text_values": [
-        {"rating": 1, "text": "😩"},
-        {"rating": 2, "text": "🙁"},
-        {"rating": 3, "text": "😐"},
-        {"rating": 4, "text": "🙂"},
-        {"rating": 5, "text": "😄"},
-    ],
-}
+#: ``rating_settings.type`` (§4.3): 1 emoji, 2 thumbs, 3 text.
+RATING_EMOJI = 1
 
 
 def timestamp(ms: int) -> str:

@@ -95,7 +95,10 @@ def comment(
 ) -> NewComment:
     """A ``CreateComment`` command's ``params`` (§5.1), or a legacy
     ``UpdateTicketFeed`` body (§11), as a :class:`NewComment`."""
-    rating = as_int(params.get("rating"))
+    given = params.get("rating")
+    rating = as_int(given)
+    if given is not None and rating is None:
+        raise InvalidInput("rating must be a whole number", field="rating")
     text = params.get("comment")
     text = text if isinstance(text, str) else ""
     if rating is not None:

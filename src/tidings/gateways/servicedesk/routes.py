@@ -28,7 +28,6 @@ from tidings.gateways.servicedesk.protocol import (
     CREATE_COMMENT,
     MARK_TICKET_AS_READ,
     PREFIX,
-    RATING_SETTINGS,
     SET_PUSH_TOKEN,
     Command,
     as_int,
@@ -199,7 +198,7 @@ async def get_ticket_feed(request: Request) -> Response:
             "comments": [mapping.comment(c) for c in comments],
             "show_rating": bool(newest and newest.show_rating),
             "show_rating_text": "How did we do?" if newest and newest.show_rating else None,
-            "rating_settings": RATING_SETTINGS,
+            "rating_settings": mapping.rating_settings(),
             "welcome_message": mapping.application(ident.app).get("welcome_message", ""),
         }
     )

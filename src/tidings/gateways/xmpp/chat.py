@@ -30,7 +30,7 @@ from tidings.gateways.xmpp.muc import invite as muc_invite
 from tidings.gateways.xmpp.muc import occupants as muc_occupants
 from tidings.gateways.xmpp.muc.handler import refuse_private_message, room_dialog
 from tidings.gateways.xmpp.stanza import E, child, text_of
-from tidings.gateways.xmpp.xep_0085.stanza import typing_state
+from tidings.gateways.xmpp.xep_0085.stanza import chat_state
 from tidings.gateways.xmpp.xep_0184 import handler as receipts
 from tidings.gateways.xmpp.xep_0184.stanza import receipt_for, requests_receipt
 from tidings.gateways.xmpp.xep_0191 import stanza as blocking
@@ -136,7 +136,7 @@ async def _handle(session: Session, stanza: Element, to: JID, extra) -> None:  #
     body = text_of(stanza, ns.CLIENT, "body")
     replace = child(stanza, ns.CORRECT, "replace")
     remove = child(stanza, ns.DELETE, "remove")
-    typing = typing_state(stanza)
+    state = chat_state(stanza)
     payload = extended.has_content(stanza)
     if not (
         marked
@@ -144,7 +144,7 @@ async def _handle(session: Session, stanza: Element, to: JID, extra) -> None:  #
         or body
         or extra.attachments
         or remove is not None
-        or typing is not None
+        or state is not None
         or payload
     ):
         return
@@ -168,8 +168,8 @@ async def _handle(session: Session, stanza: Element, to: JID, extra) -> None:  #
     if body or extra.attachments or payload:
         await _send(session, stanza, to, extra, dialog_id, body or "")
         return
-    if typing is not None:
-        await core.typing.set_typing(actor, dialog_id, typing)
+    if state is not None:  # XEP-0085 §5: the exact state travels with the typing flag
+        await core.typing.set_typing(actor, dialog_id, state == "composing", chat_state=state)
 
 
 async def _route_unknown(session: Session, stanza: Element, to: JID) -> None:

@@ -69,6 +69,8 @@ async def iq(session: Session, element: Element) -> Element | None:
     if to is not None and to.resource and user_id is not None:
         return router.route(session, element, to, user_id)  # RFC 6120 §10.5.4: the resource's
     if kind in ("result", "error"):
+        if session.gateway.caps.answered(session, element):
+            return None  # XEP-0115 §6.2: the disco#info we asked for the client's caps
         session.answered(element.get("id") or "")  # a ping of ours confirms messages
         return None
     if len(element) != 1:

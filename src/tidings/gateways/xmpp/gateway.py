@@ -22,6 +22,8 @@ from tidings.gateways.xmpp.iq_routing import IqRouter
 from tidings.gateways.xmpp.jid import Addressing
 from tidings.gateways.xmpp.registry import SessionRegistry
 from tidings.gateways.xmpp.relay import MessageRelay
+from tidings.gateways.xmpp.services import server_caps
+from tidings.gateways.xmpp.xep_0115.handler import CapsResolver
 from tidings.gateways.xmpp.xep_0359.ids import SentIds
 
 if TYPE_CHECKING:
@@ -54,6 +56,9 @@ class XmppGateway:
         self.sent_ids = SentIds()
         #: Markers and receipts for ids the core does not know, routed live.
         self.message_relay = MessageRelay(self)
+        #: XEP-0115: the server's ``<c/>`` stream feature (§6.3) and its clients' caps.
+        self.caps_feature = server_caps(core.settings)
+        self.caps = CapsResolver()
 
     async def start(self) -> None:
         self.registry.attach(self.core.bus)
@@ -69,6 +74,7 @@ class XmppGateway:
         self.registry.detach()
         self.iq_router.detach()
         self.message_relay.detach()
+        self.caps.close()
         if self.ack_timer is not None:
             self.ack_timer.cancel()
         for link in list(self.links):
@@ -90,16 +96,16 @@ class XmppGateway:
         if actor is not None:
             return actor if (actor.app_id, actor.user_id) == (app_id, user_id) else None
         try:
-            session = await self.core.auth.login_user(app_id, user_id, secret, client_address=peer)
-            user = await self.core.users.get_user(Actor(app_id, user_id), user_id)
+            user, check = await self.core.auth.check_user_password(
+                app_id, user_id, secret, client_address=peer
+            )
         except RateLimited:
             raise
         except DomainError:
             return None
-        if session.user_id != user_id:
-            return None
-        await self._remember_scram_keys(user_id, secret)
-        return Actor(app_id=app_id, user_id=user_id, role=user.role)
+        if not check.used_scram_keys:
+            await self._remember_scram_keys(user_id, secret)
+        return Actor(app_id=app_id, user_id=user.id, role=user.role)
 
     async def _remember_scram_keys(self, user_id: int, password: str) -> None:
         """The password was right: an account from before SCRAM gets its keys now, so

@@ -15,6 +15,7 @@ from xml.etree.ElementTree import Element
 
 if TYPE_CHECKING:
     from tidings.gateways.xmpp.session import Session
+    from tidings.settings import Settings
 
 #: Answers one iq (the payload is in the handler's namespace); never raises for bad
 #: input: a stanza error is a reply like any other.
@@ -37,5 +38,6 @@ class IqService:
     account_features: tuple[str, ...] = ()
     for_accounts: bool = False
     #: More for the server's disco#info: identities and XEP-0128 forms (XEP-0030 §3.1),
-    #: made per request as they may show settings (XEP-0363's ``max-file-size``).
-    server_info: Callable[[Session], Sequence[Element]] | None = None
+    #: made from the settings (XEP-0363's ``max-file-size``) and nothing else, so the
+    #: server's XEP-0115 ``ver`` stays true for every session.
+    server_info: Callable[[Settings], Sequence[Element]] | None = None

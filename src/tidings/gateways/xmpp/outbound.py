@@ -158,7 +158,7 @@ def stanzas_for(session: Session, event: Any) -> list[Element]:
                 ns.CLIENT,
                 "message",
                 {"type": type_, "from": str(sender), "to": str(session.jid)},
-                state_element(event.typing),
+                state_element(event.typing, event.chat_state),
                 write_extra(dialog_id=event.dialog_id),
             )
         ]

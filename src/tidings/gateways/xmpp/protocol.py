@@ -61,8 +61,11 @@ class XmppStream:
         tls_available: bool = False,
         max_stanza_bytes: int = MAX_STANZA_BYTES,
         stream_management: bool = True,
+        caps: Element | None = None,
     ) -> None:
         self.domain = domain
+        #: XEP-0115 §6.3: the server's ``<c/>``, offered with the features after SASL.
+        self.caps = caps
         self.framing: Framing = (
             WebSocketFraming(max_stanza_bytes) if websocket else TcpFraming(max_stanza_bytes)
         )
@@ -171,6 +174,8 @@ class XmppStream:
                 features.append(E(SM, "sm"))
             features.append(E(CSI, "csi"))  # XEP-0352 §4.1
             features.append(E(ROSTER_VERSIONING, "ver"))  # RFC 6121 §2.6.1
+            if self.caps is not None:
+                features.append(self.caps)
         return features
 
     def mechanisms(self) -> tuple[str, ...]:

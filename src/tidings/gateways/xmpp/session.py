@@ -34,6 +34,7 @@ from tidings.gateways.xmpp.confirmations import Confirmations
 from tidings.gateways.xmpp.muc import handler as muc_handler
 from tidings.gateways.xmpp.muc import occupants as muc_occupants
 from tidings.gateways.xmpp.presence import handler as presence_handler
+from tidings.gateways.xmpp.xep_0115.stanza import Caps
 from tidings.gateways.xmpp.xep_0198 import handler as sm_handler
 from tidings.gateways.xmpp.xep_0198.stanza import StreamManagement, request
 from tidings.gateways.xmpp.xep_0199.stanza import ping
@@ -97,6 +98,10 @@ class Session:
         self.ended = False
         #: XEP-0352: made on the client's first ``<inactive/>``; holds what can wait.
         self.csi: ClientState | None = None
+        #: XEP-0115: the caps its presence announced (None: none), and their features
+        #: once verified (None while being resolved); :mod:`.xep_0115.handler`.
+        self.caps: Caps | None = None
+        self.features: frozenset[str] | None = None
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -135,6 +140,7 @@ class Session:
             return
         self.ended = True
         self.gateway.registry.remove(self)
+        self.gateway.caps.ended(self)
         muc_handler.session_ended(self)  # XEP-0045 §7.14: it leaves its rooms
         if clean and self.sm is None and self._confirmations:
             self._confirm(self._confirmations.rest())

@@ -99,7 +99,9 @@ class XmppTcpProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self._peer = str(peer[0]) if peer else ""
         stream = XmppStream(
-            self.gateway.addressing.domain, tls_available=self.gateway.ssl_context is not None
+            self.gateway.addressing.domain,
+            tls_available=self.gateway.ssl_context is not None,
+            caps=self.gateway.caps_feature,
         )
         if self._direct_tls and self.gateway.ssl_context is not None:
             # XEP-0368: the handshake comes first; the stream then opens already secure,

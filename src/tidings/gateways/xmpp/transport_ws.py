@@ -53,7 +53,7 @@ async def handle_websocket(gateway: XmppGateway, websocket: WebSocket) -> None:
         return
     await websocket.accept(subprotocol="xmpp")
     transport = _WsTransport(websocket)
-    stream = XmppStream(gateway.addressing.domain, websocket=True)
+    stream = XmppStream(gateway.addressing.domain, websocket=True, caps=gateway.caps_feature)
     link = Link(gateway, stream, transport)
     gateway.links.add(link)
     writer = asyncio.create_task(_write(websocket, transport))

@@ -187,7 +187,8 @@ class XmlStreamParser:
 
     def _resume(self) -> expat.XMLParserType:
         """A fresh expat parser, positioned just inside the stream header again."""
-        assert self._header is not None
+        if self._header is None:  # the parser is only ever dropped after a header
+            raise XmlStreamError("internal-server-error", "no stream header to resume from")
         parser = self._parser = self._new_parser()
         self._depth = 0
         self._replaying = True
@@ -199,8 +200,8 @@ class XmlStreamParser:
         return parser
 
     def _position(self) -> int:
-        assert self._parser is not None
-        return self._base + self._parser.CurrentByteIndex
+        parser = self._parser
+        return self._base + (parser.CurrentByteIndex if parser is not None else 0)
 
     def _check_size(self, position: int) -> None:
         if self._stanza_start >= 0 and position - self._stanza_start > self.max_stanza_bytes:

@@ -20,6 +20,7 @@ from tidings.domain import events as ev
 from tidings.gateways.xmpp.jid import JID, JidError, parse_user_local
 from tidings.gateways.xmpp.presence import stanza
 from tidings.gateways.xmpp.roster import handler as roster
+from tidings.gateways.xmpp.xep_0115.stanza import read_caps
 from tidings.gateways.xmpp.xep_0153 import handler as xep_0153
 from tidings.gateways.xmpp.xep_0163 import notify as pep_notify
 
@@ -37,7 +38,7 @@ async def handle(session: Session, element: Element) -> None:
     to_text = element.get("to")
     if not to_text:
         if kind in (None, "available"):
-            await _available(session, stanza.read(element))
+            await _available(session, stanza.read(element), element)
         elif kind == "unavailable":
             await _unavailable(session)
         return  # probe, error, subscription types without a 'to': nothing to do
@@ -47,8 +48,10 @@ async def handle(session: Session, element: Element) -> None:
         await _directed(session, to_text, None if kind == "unavailable" else stanza.read(element))
 
 
-async def _available(session: Session, data: dict[str, Any]) -> None:
+async def _available(session: Session, data: dict[str, Any], element: Element) -> None:
     initial = not session.available
+    # XEP-0115 §6.2: before the last items, which follow the caps' +notify (XEP-0163 §4.3.2)
+    session.gateway.caps.announced(session, read_caps(element), initial=initial)
     await xep_0153.stamp(session, data)
     session.became_available()
     resource = session.jid.resource

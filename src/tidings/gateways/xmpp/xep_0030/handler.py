@@ -20,12 +20,37 @@ from tidings.gateways.xmpp.iq_service import IqService
 from tidings.gateways.xmpp.jid import JID, JidError
 from tidings.gateways.xmpp.muc import handler as muc
 from tidings.gateways.xmpp.stanza import E, error_reply, iq_result
+from tidings.gateways.xmpp.xep_0115 import stanza as caps
 
 if TYPE_CHECKING:
     from tidings.gateways.xmpp.session import Session
+    from tidings.settings import Settings
 
 INFO = ns.DISCO_INFO
 ITEMS = ns.DISCO_ITEMS
+
+
+SERVER_IDENTITY = {"category": "server", "type": "im", "name": "tidings"}
+
+
+def info_query(
+    identity: dict[str, str],
+    features: tuple[str, ...],
+    extras: Sequence[Element] = (),
+    node: str | None = None,
+) -> Element:
+    """§3.1 ``<query/>``; ``extras`` are more identities (listed with ours) and XEP-0128
+    forms (last)."""
+    more_identities = [e for e in extras if e.tag == f"{{{INFO}}}identity"]
+    return E(
+        INFO,
+        "query",
+        {"node": node},
+        E(INFO, "identity", identity),
+        *more_identities,
+        *(E(INFO, "feature", {"var": f}) for f in features),
+        *(e for e in extras if e.tag != f"{{{INFO}}}identity"),
+    )
 
 
 def _info(
@@ -34,25 +59,16 @@ def _info(
     features: tuple[str, ...],
     extras: Sequence[Element] = (),
 ) -> Element:
-    """§3.1; ``extras`` are more identities (listed with ours) and XEP-0128 forms (last)."""
-    node = iq[0].get("node")
-    more_identities = [e for e in extras if e.tag == f"{{{INFO}}}identity"]
-    return iq_result(
-        iq,
-        E(
-            INFO,
-            "query",
-            {"node": node},
-            E(INFO, "identity", identity),
-            *more_identities,
-            *(E(INFO, "feature", {"var": f}) for f in features),
-            *(e for e in extras if e.tag != f"{{{INFO}}}identity"),
-        ),
-    )
+    return iq_result(iq, info_query(identity, features, extras, iq[0].get("node")))
 
 
 def server_info(iq: Element, features: tuple[str, ...], extras: Sequence[Element] = ()) -> Element:
-    return _info(iq, {"category": "server", "type": "im", "name": "tidings"}, features, extras)
+    return _info(iq, SERVER_IDENTITY, features, extras)
+
+
+def caps_node(query: Element) -> str:
+    """XEP-0115 §6.2: the node under which the server's info is asked for by its caps."""
+    return f"{caps.NODE}#{caps.ver_of(query)}"
 
 
 def muc_service_info(iq: Element) -> Element:
@@ -75,7 +91,7 @@ def items(iq: Element, *jids: str) -> Element:
 def services(
     server_features: tuple[str, ...],
     account_features: tuple[str, ...],
-    server_extras: tuple[Callable[[Session], Sequence[Element]], ...] = (),
+    server_extras: tuple[Callable[[Settings], Sequence[Element]], ...] = (),
 ) -> tuple[IqService, IqService]:
     """disco#info and disco#items, advertising what the other services declared
     (``server_extras``: their identities and forms for the server's info)."""
@@ -95,11 +111,11 @@ def services(
             return muc_service_info(iq)
         if to is not None and to.local:
             return account_info(iq, account_features)
-        if iq[0].get("node"):
+        extras = [e for more in server_extras for e in more(session.core.settings)]
+        node = iq[0].get("node")
+        if node and node != caps_node(info_query(SERVER_IDENTITY, server_features, extras)):
             return server_info(iq, server_features)  # a node's info is the node's
-        return server_info(
-            iq, server_features, [e for more in server_extras for e in more(session)]
-        )
+        return server_info(iq, server_features, extras)  # XEP-0115 §6.2: node#ver is ours
 
     async def items_of(session: Session, iq: Element) -> Element:
         if iq.get("type") != "get":

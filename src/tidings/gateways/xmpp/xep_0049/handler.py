@@ -96,4 +96,6 @@ async def _bookmarks(session: Session) -> list[bookmarks.Bookmark]:
     return [b for b in found if b is not None]
 
 
-SERVICE = IqService(NS, handle, account_features=(NS,), for_accounts=True)
+#: On the server's disco too, where clients (poezio) look for bookmark storage; the
+#: iq itself goes to the account (no ``to``), as XEP-0049 §2 has it.
+SERVICE = IqService(NS, handle, server_features=(NS,), account_features=(NS,), for_accounts=True)

@@ -1,4 +1,8 @@
-"""XEP-0085 §5: ``<composing/>`` starts typing, any other state stops it."""
+"""XEP-0085 §5: the five chat states; ``composing`` is typing, the others are not.
+
+The core's typing is a yes or no for every gateway; the exact state rides along
+(``TypingChanged.chat_state``) so an XMPP client gets the state the other sent.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,17 @@ NS = "http://jabber.org/protocol/chatstates"
 STATES = ("active", "composing", "paused", "inactive", "gone")
 
 
-def typing_state(message: Element) -> bool | None:
-    """True for composing, False for the other states, None when there is none."""
+def chat_state(message: Element) -> str | None:
+    """The message's chat state, None when there is none."""
     for element in children_in(message, NS):
         state = split(element.tag)[1]
         if state in STATES:
-            return state == "composing"
+            return state
     return None
 
 
-def state_element(typing: bool) -> Element:
-    return E(NS, "composing" if typing else "paused")
+def state_element(typing: bool, state: str = "") -> Element:
+    """The state as sent (``state``), else what ``typing`` says (§5: composing/paused)."""
+    if state not in STATES:
+        state = "composing" if typing else "paused"
+    return E(NS, state)

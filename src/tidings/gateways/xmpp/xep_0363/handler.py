@@ -66,8 +66,8 @@ async def handle(session: Session, iq: Element) -> Element:
     return iq_result(iq, slot(url, url, {"Authorization": f"Bearer {granted.ticket}"}))
 
 
-def server_info(session: Session) -> Sequence[Element]:
-    return disco_extras(session.core.settings.upload_slot_max_bytes)
+def server_info(settings: Settings) -> Sequence[Element]:
+    return disco_extras(settings.upload_slot_max_bytes)
 
 
 SERVICE = IqService(NS, handle, server_features=(NS,), server_info=server_info)
