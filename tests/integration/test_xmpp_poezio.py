@@ -12,6 +12,7 @@ home of its own. Skipped only when poezio or tmux is not installed
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -25,7 +26,7 @@ import pytest
 from tests.helpers import wait_until
 from tests.integration.test_xmpp_presence import PASSWORD, PresenceClient, jid
 from tests.integration.test_xmpp_profanity import Tmux
-from tests.integration.xmpp_helpers import Listener, close, connect
+from tests.integration.xmpp_helpers import Listener, close, connect, login_mechanism
 
 pytestmark = [
     pytest.mark.slow,
@@ -162,7 +163,7 @@ def login_exchange(log: str) -> list[tuple[str, str]]:
     return answers
 
 
-async def test_poezio_logs_in_chats_and_joins_a_room(server, home: Path) -> None:
+async def test_poezio_logs_in_chats_and_joins_a_room(server, home: Path, caplog) -> None:
     """RFC 6120 §5 (STARTTLS, the certificate trusted as a CA), §6, §7; RFC 6121 §5: a
     message from slixmpp shows in poezio's conversation tab, and poezio's reply reaches
     slixmpp; XEP-0045 §7.2/§7.4: poezio joins a room and shows a room message from the
@@ -170,6 +171,7 @@ async def test_poezio_logs_in_chats_and_joins_a_room(server, home: Path) -> None
     ``service-unavailable``/``feature-not-implemented``."""
     app, alice, _ = await server.new_user(password=PASSWORD)
     _, bob, _ = await server.new_user(app, password=PASSWORD)
+    caplog.set_level(logging.DEBUG, logger="tidings.gateways.xmpp")
     path = home
     cert = Path(server.core.settings.data_dir) / "xmpp-dev-cert.pem"
     poezio: Tmux | None = None
@@ -179,6 +181,9 @@ async def test_poezio_logs_in_chats_and_joins_a_room(server, home: Path) -> None
             poezio = start_poezio(path, alice, xmpp.port, cert)
             log = await logged_in(poezio, path)
             assert "STARTTLS" in log or "starttls" in log
+            mechanism = login_mechanism(caplog, alice)  # RFC 6120 §13.8
+            sasl = [line[-300:] for line in log.splitlines() if "xmpp-sasl" in line]
+            assert mechanism.startswith("SCRAM-"), f"{mechanism}: {sasl}"
             b.send_message(mto=jid(alice), mbody="hi poezio", mtype="chat")
             await in_log(path, "hi poezio</body>")  # it opens a tab, in the background
             await type_in(poezio, "/win 1")  # the conversation tab it opened

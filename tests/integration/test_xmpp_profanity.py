@@ -9,6 +9,7 @@ installs both as root)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import shutil
@@ -20,7 +21,7 @@ import pytest
 
 from tests.helpers import wait_until
 from tests.integration.test_xmpp_presence import PASSWORD, PresenceClient, jid
-from tests.integration.xmpp_helpers import Listener, close, connect
+from tests.integration.xmpp_helpers import Listener, close, connect, login_mechanism
 from tidings.domain.models import Actor
 
 pytestmark = pytest.mark.skipif(
@@ -83,17 +84,21 @@ async def log_in(prof: Tmux, user: Any, port: int) -> None:
     await prof.shows("logged in successfully")
 
 
-async def test_profanity_adds_a_contact_and_sees_its_presence(server, tmp_path: Path) -> None:
+async def test_profanity_adds_a_contact_and_sees_its_presence(
+    server, tmp_path: Path, caplog
+) -> None:
     """RFC 6121 §2.3 (``/roster add`` with a name is stored), §3.1 (``/sub request``,
     accepted by the contact), §3.1.5 and §4.4 (the contact's presence and status reach
     profanity's screen)."""
     app, alice, _ = await server.new_user(password=PASSWORD)
     _, bob, _ = await server.new_user(app, password=PASSWORD)
     prof = Tmux(tmp_path, "profanity -l DEBUG")
+    caplog.set_level(logging.DEBUG, logger="tidings.gateways.xmpp")
     async with Listener(server.core) as xmpp:
         b: Any = await connect(PresenceClient(jid(bob, "desk"), status="reading"), xmpp.port)
         try:
             await log_in(prof, alice, xmpp.port)
+            assert login_mechanism(caplog, alice).startswith("SCRAM-")  # RFC 6120 §13.8
             prof.type(f"/roster add {jid(bob)} Bobby")
             prof.type(f"/sub request {jid(bob)}")
             request = await asyncio.wait_for(_first(b, lambda p: p["type"] == "subscribe"), 20)

@@ -151,3 +151,15 @@ class Proxy:
                 dst.transport.abort()  # type: ignore[attr-defined]
 
         await asyncio.gather(pump(reader, up_writer, False), pump(up_reader, writer, True))
+
+
+def login_mechanism(caplog: Any, user: Any) -> str:
+    """The SASL mechanism ``user`` last logged in with, from the gateway's DEBUG line
+    (the test sets ``caplog`` to DEBUG for ``tidings.gateways.xmpp``)."""
+    found = [
+        record.mechanism
+        for record in caplog.records
+        if getattr(record, "mechanism", None) and getattr(record, "user_id", None) == user.id
+    ]
+    assert found, f"no login of user {user.id} in the gateway's log"
+    return str(found[-1])

@@ -137,6 +137,35 @@ def test_y_flag_is_a_downgrade_when_plus_was_offered() -> None:
     assert first.gs2_header == "y,,"
 
 
+def test_y_after_a_refused_binding_type_is_no_downgrade() -> None:
+    """slixmpp 1.8 (poezio's) binds only tls-unique, absent on TLS 1.3: its -PLUS try is
+    refused for the binding type, then it retries without binding and says "y". The
+    stream saw the client use -PLUS, so the list was not stripped: "y" is accepted on
+    that stream, and only after such a refusal."""
+    tls13 = {"tls-server-end-point": b"x"}
+    stream = _tls_stream(tls13)
+    stream.receive_data(HEADER)
+    stream.events_received()
+    stream.data_to_send()
+
+    def auth(mechanism: str, message: bytes) -> bytes:
+        payload = base64.b64encode(message).decode()
+        stream.receive_data(
+            f"<auth xmlns='{SASL}' mechanism='{mechanism}'>{payload}</auth>".encode()
+        )
+        return _out(stream)
+
+    assert b"<not-authorized" in auth("SCRAM-SHA-256", b"y,,n=user,r=abc")  # a downgrade
+    refused = auth("SCRAM-SHA-256-PLUS", b"p=tls-unique,,n=user,r=abc")
+    assert b"<malformed-request" in refused and b"tls-unique" in refused
+    assert auth("SCRAM-SHA-256", b"y,,n=user,r=abc") == b""  # accepted: the gateway decides
+    [requested] = stream.events_received()
+    assert isinstance(requested, AuthRequested) and requested.credentials.gs2_header == "y,,"
+    # The pure check stays strict without that history.
+    with pytest.raises(SaslError):
+        parse_client_first("SCRAM-SHA-256", b"y,,n=user,r=abc", bindings=tls13)
+
+
 def _client_final(
     first: ClientFirst, server: ScramServer, password: str, binding: bytes, salt: bytes
 ) -> bytes:

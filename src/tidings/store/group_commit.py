@@ -60,6 +60,8 @@ class GroupCommit:
         self._lock = lock
         self._connect = connect
         self._group: _Group | None = None
+        #: The closers waiting for their turn (the loop keeps only weak references).
+        self._closers: set[asyncio.Task[None]] = set()
         #: Groups committed and writers in them, for the operations docs and tests.
         self.groups = 0
         self.writers = 0
@@ -107,7 +109,9 @@ class GroupCommit:
         )
         group.committed.add_done_callback(_retrieved)
         self._group = group
-        asyncio.get_running_loop().create_task(self._close(group))
+        closer = asyncio.get_running_loop().create_task(self._close(group))
+        self._closers.add(closer)
+        closer.add_done_callback(self._closers.discard)
         return group
 
     async def _close(self, group: _Group) -> None:

@@ -166,9 +166,17 @@ class Link:
         if actor is None:
             self.stream.auth_failed("not-authorized")
             return
-        self._authenticated(actor)
+        self._authenticated(actor, "PLAIN")
 
-    def _authenticated(self, actor: Actor, additional_data: bytes = b"") -> None:
+    def _authenticated(self, actor: Actor, mechanism: str, additional_data: bytes = b"") -> None:
+        # DEBUG: which mechanism each client chose, for operators and the client tests.
+        log.debug(
+            "xmpp login: user %s of app %s with %s",
+            actor.user_id,
+            actor.app_id,
+            mechanism,
+            extra={"app_id": actor.app_id, "user_id": actor.user_id, "mechanism": mechanism},
+        )
         self.actor = actor
         if self._auth_timer is not None:
             self._auth_timer.cancel()
@@ -225,7 +233,9 @@ class Link:
             login.failed()
             self.stream.auth_failed(exc.condition, exc.text)
             return
-        self._authenticated(await login.succeeded(), server_final)
+        first = server.first
+        mechanism = f"SCRAM-{first.hash_name}" + ("-PLUS" if first.binding else "")
+        self._authenticated(await login.succeeded(), mechanism, server_final)
 
     def _rate_limited(self, exc: RateLimited) -> None:
         # RFC 6120 §6.5.9: temporary, try later; not a verdict on the password.

@@ -33,7 +33,12 @@ from tidings.gateways.xmpp.events import (
 )
 from tidings.gateways.xmpp.framing import Framing, TcpFraming, WebSocketFraming
 from tidings.gateways.xmpp.sasl import MECHANISMS, SaslError, parse_plain
-from tidings.gateways.xmpp.scram import SASL_CB, SCRAM_MECHANISMS, parse_client_first
+from tidings.gateways.xmpp.scram import (
+    SASL_CB,
+    SCRAM_MECHANISMS,
+    UnsupportedBinding,
+    parse_client_first,
+)
 from tidings.gateways.xmpp.stanza import E, child, split
 from tidings.gateways.xmpp.state import ACCEPTS, StreamState, Trigger, next_state
 from tidings.gateways.xmpp.xep_0352.hold import NS as CSI
@@ -77,6 +82,8 @@ class XmppStream:
         #: challenge was sent for the client-first), "gateway" (the gateway is
         #: deciding), "final" (our challenge was sent; the client's response is due).
         self._sasl = ""
+        #: A -PLUS attempt on this stream was refused for its binding type.
+        self._plus_refused = False
         self.stream_management = stream_management
         self.state = StreamState.OPENING
         self.authenticated = False
@@ -313,7 +320,16 @@ class XmppStream:
 
     def _scram_first(self, mechanism: str, text: str) -> None:
         try:
-            first = parse_client_first(mechanism, _sasl_data(text), bindings=self.channel_bindings)
+            first = parse_client_first(
+                mechanism,
+                _sasl_data(text),
+                bindings=self.channel_bindings,
+                plus_refused=self._plus_refused,
+            )
+        except UnsupportedBinding as exc:
+            self._plus_refused = True  # see parse_client_first
+            self.auth_failed(exc.condition, exc.text)
+            return
         except SaslError as exc:
             self.auth_failed(exc.condition, exc.text)
             return

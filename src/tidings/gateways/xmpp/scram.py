@@ -109,8 +109,12 @@ def _text(data: bytes) -> str:
     return text
 
 
+class UnsupportedBinding(SaslError):
+    """A -PLUS attempt with a channel-binding type this stream cannot check."""
+
+
 def parse_client_first(
-    mechanism: str, data: bytes, *, bindings: Mapping[str, bytes]
+    mechanism: str, data: bytes, *, bindings: Mapping[str, bytes], plus_refused: bool = False
 ) -> ClientFirst:
     """Check a client-first-message for ``mechanism``.
 
@@ -118,6 +122,12 @@ def parse_client_first(
     non-empty means the ``-PLUS`` mechanisms were offered, so a client that says
     it supports channel binding but thinks we do not (``y``) has seen a list
     someone stripped: RFC 5802 §6 says to fail.
+
+    Except after ``plus_refused``: this stream already refused the client's -PLUS
+    attempt for its binding type (slixmpp 1.8, poezio's, binds only ``tls-unique``,
+    which TLS 1.3 does not have, then retries without binding and says ``y``). The
+    client saw -PLUS and used it, so nobody stripped the list; refusing would only
+    push it to PLAIN.
     """
     if mechanism not in SCRAM_MECHANISMS:
         raise SaslError("invalid-mechanism")
@@ -133,11 +143,13 @@ def parse_client_first(
         if not plus:
             raise SaslError("malformed-request", "channel binding needs a -PLUS mechanism")
         if binding not in bindings:
-            raise SaslError("malformed-request", f"unsupported channel binding {binding!r}")
+            raise UnsupportedBinding(
+                "malformed-request", f"unsupported channel binding {binding!r}"
+            )
     elif flag == "y":
         if plus:
             raise SaslError("malformed-request", "a -PLUS mechanism needs p=")
-        if bindings:
+        if bindings and not plus_refused:
             raise SaslError("not-authorized", "channel binding was offered (downgrade?)")
     elif flag == "n":
         if plus:
