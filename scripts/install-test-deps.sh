@@ -20,7 +20,7 @@ if [ "${TIDINGS_NEEDS_CHROMIUM:-0}" = "1" ] && ! command -v chromium >/dev/null 
   if [ "$(id -u)" = "0" ]; then
     echo "installing Debian's chromium for the browser tests"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null  # emoji: the screenshots
   else
     echo "chromium is missing and we are not root: browser tests will skip (fail under CI=true)"
   fi
