@@ -15,6 +15,9 @@
     q: inbox.dataset.q || "", priority: inbox.dataset.priority || "", tag: inbox.dataset.tag || "",
     mode: "reply", listSeq: 0, notice: null,
   };
+  // Priority and tags saves in flight and finished: a ticket redraw fetched before one
+  // of them committed is stale (see refreshTicket).
+  const labelSaves = {pending: 0, done: 0};
   document.documentElement.classList.add("js");
   const current = () => Number(pane && pane.dataset.ticketId) || 0;
   if (current()) pane.dataset.shown = String(current());  // the ticket the page drew
@@ -102,10 +105,14 @@
     if (notice) state.notice = {ticket: id, name: notice};
     const p = new URLSearchParams({view});
     if (state.notice && state.notice.ticket === id) p.set("notice", state.notice.name);
+    const saves = labelSaves.done;
     const r = await fetch(`/console/partials/thread/${id}?${p}`, {credentials: "same-origin"});
     if (!r.ok || id !== current()) return;
     const html = await r.text();
     if (id !== current()) return;
+    // Drawn before a priority or tags change was saved: it would show (and a later
+    // save would send back) the old values. The save's own redraw follows.
+    if (saves !== labelSaves.done || labelSaves.pending) return;
     // A redraw of the same ticket keeps the composer as it is now (drafts, chosen
     // files, focus, caret): the live one moves into the new view. Only the "closed:
     // your reply reopens it" hint follows the ticket's new state.
@@ -270,9 +277,16 @@
     labels.dataset.wired = "1";
     labels.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const r = await fetch(labels.action, {
-        method: "POST", body: new URLSearchParams(new FormData(labels)), credentials: "same-origin", headers: fetchHeaders,
-      });
+      labelSaves.pending += 1;
+      let r;
+      try {
+        r = await fetch(labels.action, {
+          method: "POST", body: new URLSearchParams(new FormData(labels)), credentials: "same-origin", headers: fetchHeaders,
+        });
+      } finally {
+        labelSaves.pending -= 1;
+        labelSaves.done += 1;
+      }
       if (r.ok) { await refreshTicket(); await refreshList(); }
     });
     document.getElementById("priority").addEventListener("change", () => labels.requestSubmit());
