@@ -86,10 +86,8 @@ async def insert_user(conn: AsyncConnection, **values: Unpack[NewUser]) -> User:
 
 
 async def get_user(conn: AsyncConnection, app_id: int, user_id: int) -> User | None:
-    row = (
-        await conn.execute(select(users).where(users.c.id == user_id, users.c.app_id == app_id))
-    ).first()
-    return user_from_row(row) if row else None
+    found = await get_user_with_hash(conn, app_id, user_id)
+    return found[0] if found else None
 
 
 async def get_user_by_login(

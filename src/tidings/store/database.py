@@ -127,7 +127,7 @@ class Database:
             if self._group_commit is not None:
                 async with self._group_commit.transaction() as shared:
                     with _topics_marked_on(shared) as topics:
-                        yield shared  # type: ignore[misc]
+                        yield shared  # type: ignore[misc]  # the AsyncConnection API the store uses
             else:
                 async with self._write_lock, self._connect() as conn:
                     conn.info["tidings_write"] = True

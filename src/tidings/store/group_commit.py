@@ -50,7 +50,6 @@ class _Group:
     committed: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
-    members: int = 0
 
 
 class GroupCommit:
@@ -62,9 +61,8 @@ class GroupCommit:
         self._group: _Group | None = None
         #: The closers waiting for their turn (the loop keeps only weak references).
         self._closers: set[asyncio.Task[None]] = set()
-        #: Groups committed and writers in them, for the operations docs and tests.
+        #: Groups committed (the tests check that writers share them).
         self.groups = 0
-        self.writers = 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[LoopThreadConnection]:
@@ -72,7 +70,6 @@ class GroupCommit:
         committed when this returns."""
         async with self._lock:
             group = self._group or await self._open()
-            group.members += 1
             # On the driver's connection: SQLAlchemy's savepoint objects cost more than
             # the statements, and the group's transaction is all SQLAlchemy needs to track.
             group.dbapi.execute("SAVEPOINT tidings_writer")
@@ -133,7 +130,6 @@ class GroupCommit:
                 self._finish(group, exc)
             else:
                 self.groups += 1
-                self.writers += group.members
                 self._finish(group, None)
             await group.release.aclose()
         finally:

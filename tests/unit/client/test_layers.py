@@ -8,7 +8,6 @@ shared: the REST gateway re-exports the very same classes.
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -17,21 +16,11 @@ import pytest
 
 import tidings.api_schemas as api_schemas
 import tidings.client as client
+from tests.unit.test_layers import imports_of
 from tidings.gateways.rest import schemas as rest_schemas
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "tidings"
 CLIENT_MAY_IMPORT = ("tidings.client", "tidings.api_schemas", "tidings.domain")
-
-
-def imports_of(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
 
 
 @pytest.mark.parametrize("path", sorted((SRC / "client").rglob("*.py")), ids=lambda p: p.name)
